@@ -1,0 +1,3 @@
+module github.com/obskit/obskit
+
+go 1.26
