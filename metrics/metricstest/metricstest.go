@@ -1,0 +1,248 @@
+// Package metricstest is an in-memory metrics.Backend for tests. Wire it
+// into the code under test as any backend, then read back what was
+// recorded by metric name and label values:
+//
+//	b := metricstest.New()
+//	reg := metrics.New(b, metrics.WithNamespace("svc"))
+//	… run the code under test …
+//	if got := b.Counter("svc.requests", "method", "GET"); got != 1 { … }
+//
+// Histograms keep every observation, so quantiles are exact.
+package metricstest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/obskit/obskit/metrics"
+)
+
+// Backend records into memory. The zero value is not usable; call New.
+type Backend struct {
+	mu       sync.Mutex
+	families map[string]*family // by full name, namespace.name
+}
+
+// New returns an empty Backend.
+func New() *Backend {
+	return &Backend{families: make(map[string]*family)}
+}
+
+type family struct {
+	desc   *metrics.Desc
+	series map[string]*Series // by joined label values
+	order  []*Series
+}
+
+// Series is one recorded series.
+type Series struct {
+	// Name is the full name: the namespace and name joined by '.'.
+	Name string
+	Kind metrics.Kind
+	// Labels holds the const labels and the declared labels with their
+	// values, sorted by name.
+	Labels []metrics.Label
+
+	bits atomic.Uint64 // counter and gauge value, as float64 bits
+	mu   sync.Mutex    // guards the histogram fields
+	obs  []float64
+	sum  float64
+}
+
+// Value returns a counter's or gauge's current value.
+func (s *Series) Value() float64 { return math.Float64frombits(s.bits.Load()) }
+
+// Histogram returns a copy of a histogram's observations.
+func (s *Series) Histogram() HistogramSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return HistogramSnapshot{Count: uint64(len(s.obs)), Sum: s.sum, Values: slices.Clone(s.obs)}
+}
+
+// Label returns the value of the named label and whether the series has it.
+func (s *Series) Label(name string) (string, bool) {
+	for _, l := range s.Labels {
+		if l.Name == name {
+			return l.Value, true
+		}
+	}
+	return "", false
+}
+
+// Add implements metrics.CounterHandle and metrics.GaugeHandle.
+func (s *Series) Add(delta float64) {
+	for {
+		old := s.bits.Load()
+		if s.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+delta)) {
+			return
+		}
+	}
+}
+
+// Set implements metrics.GaugeHandle.
+func (s *Series) Set(value float64) { s.bits.Store(math.Float64bits(value)) }
+
+// Observe implements metrics.HistogramHandle.
+func (s *Series) Observe(_ context.Context, value float64) {
+	s.mu.Lock()
+	s.obs = append(s.obs, value)
+	s.sum += value
+	s.mu.Unlock()
+}
+
+// HistogramSnapshot is a histogram's observations at one moment.
+type HistogramSnapshot struct {
+	Count  uint64
+	Sum    float64
+	Values []float64 // in the order observed
+}
+
+// Quantile returns the exact q-quantile (0 ≤ q ≤ 1) of the observations
+// by the nearest-rank method, or NaN when there are none.
+func (h HistogramSnapshot) Quantile(q float64) float64 {
+	if len(h.Values) == 0 {
+		return math.NaN()
+	}
+	v := slices.Clone(h.Values)
+	slices.Sort(v)
+	return v[NearestRank(q, len(v))]
+}
+
+// NearestRank returns the index, in n sorted values, of the q-quantile by
+// the nearest-rank method.
+func NearestRank(q float64, n int) int {
+	i := int(math.Ceil(q*float64(n))) - 1
+	return max(0, min(i, n-1))
+}
+
+func (b *Backend) declare(d *metrics.Desc) (*family, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	name := d.FullName(".")
+	if _, ok := b.families[name]; ok {
+		return nil, fmt.Errorf("metricstest: %q declared twice", name)
+	}
+	f := &family{desc: d, series: make(map[string]*Series)}
+	b.families[name] = f
+	return f, nil
+}
+
+func (b *Backend) bind(f *family, values []string) *Series {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key := strings.Join(values, "\xff")
+	if s, ok := f.series[key]; ok {
+		return s
+	}
+	s := &Series{Name: f.desc.FullName("."), Kind: f.desc.Kind, Labels: slices.Clone(f.desc.ConstLabels)}
+	for i, n := range f.desc.Labels {
+		s.Labels = append(s.Labels, metrics.Label{Name: n, Value: values[i]})
+	}
+	sort.Slice(s.Labels, func(i, j int) bool { return s.Labels[i].Name < s.Labels[j].Name })
+	f.series[key] = s
+	f.order = append(f.order, s)
+	return s
+}
+
+// DeclareCounter implements metrics.Backend.
+func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	f, err := b.declare(d)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.FamilyFunc[metrics.CounterHandle](func(v []string) metrics.CounterHandle { return b.bind(f, v) }), nil
+}
+
+// DeclareGauge implements metrics.Backend.
+func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	f, err := b.declare(d)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.FamilyFunc[metrics.GaugeHandle](func(v []string) metrics.GaugeHandle { return b.bind(f, v) }), nil
+}
+
+// DeclareHistogram implements metrics.Backend.
+func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	f, err := b.declare(d)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.FamilyFunc[metrics.HistogramHandle](func(v []string) metrics.HistogramHandle { return b.bind(f, v) }), nil
+}
+
+// Desc returns the declaration of the named instrument, or nil.
+func (b *Backend) Desc(name string) *metrics.Desc {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f, ok := b.families[name]; ok {
+		return f.desc
+	}
+	return nil
+}
+
+// Series returns every series of the named instrument that has been
+// recorded into, in the order they were first used.
+func (b *Backend) Series(name string) []*Series {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f, ok := b.families[name]; ok {
+		return slices.Clone(f.order)
+	}
+	return nil
+}
+
+// Lookup returns the series of the named instrument whose declared labels
+// have the values given as alternating name/value pairs; a declared
+// label not named matches metrics.UnsetLabelValue.
+func (b *Backend) Lookup(name string, labelValues ...string) (*Series, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, ok := b.families[name]
+	if !ok {
+		return nil, false
+	}
+	vals := make([]string, len(f.desc.Labels))
+	for i := range vals {
+		vals[i] = metrics.UnsetLabelValue
+	}
+	for i := 0; i+1 < len(labelValues); i += 2 {
+		j := slices.Index(f.desc.Labels, labelValues[i])
+		if j < 0 {
+			return nil, false
+		}
+		vals[j] = labelValues[i+1]
+	}
+	s, ok := f.series[strings.Join(vals, "\xff")]
+	return s, ok
+}
+
+// Counter returns the value of a counter series, 0 if it was never
+// recorded into. See Lookup for how labels are matched.
+func (b *Backend) Counter(name string, labelValues ...string) float64 {
+	if s, ok := b.Lookup(name, labelValues...); ok {
+		return s.Value()
+	}
+	return 0
+}
+
+// Gauge returns the value of a gauge series, 0 if it was never recorded
+// into. See Lookup for how labels are matched.
+func (b *Backend) Gauge(name string, labelValues ...string) float64 {
+	return b.Counter(name, labelValues...)
+}
+
+// Histogram returns the observations of a histogram series, empty if it
+// was never recorded into. See Lookup for how labels are matched.
+func (b *Backend) Histogram(name string, labelValues ...string) HistogramSnapshot {
+	if s, ok := b.Lookup(name, labelValues...); ok {
+		return s.Histogram()
+	}
+	return HistogramSnapshot{}
+}

@@ -1,0 +1,67 @@
+package metrics
+
+import "fmt"
+
+// Problem is a kind of bad input met on the hot path.
+type Problem uint8
+
+// The problems the hot path recovers from; see the package documentation
+// for each fallback.
+const (
+	ProblemOddLabelValues  Problem = iota // With got an odd number of arguments
+	ProblemUndeclaredLabel                // With named a label that was not declared
+	ProblemInvalidUTF8                    // a label value was not valid UTF-8
+	ProblemInvalidValue                   // a negative, NaN or infinite counter delta; a NaN or infinite gauge or histogram value
+	ProblemCardinality                    // a new label set past the cardinality limit
+	numProblems
+)
+
+func (p Problem) String() string {
+	switch p {
+	case ProblemOddLabelValues:
+		return "odd number of label arguments"
+	case ProblemUndeclaredLabel:
+		return "undeclared label"
+	case ProblemInvalidUTF8:
+		return "label value not valid UTF-8"
+	case ProblemInvalidValue:
+		return "invalid value"
+	case ProblemCardinality:
+		return "cardinality limit reached"
+	}
+	return "unknown problem"
+}
+
+// HotPathError is what the error handler receives for a Problem, once
+// per instrument and Problem.
+type HotPathError struct {
+	Metric  string // the instrument's full name, namespace.name
+	Problem Problem
+	Detail  string // the label name, value or limit involved
+}
+
+func (e *HotPathError) Error() string {
+	return fmt.Sprintf("metrics: %s: %s (%s); recorded with the documented fallback, further occurrences are only counted", e.Metric, e.Problem, e.Detail)
+}
+
+// Stats counts the hot-path problems a Registry has met, over all its
+// instruments, since it was made.
+type Stats struct {
+	OddLabelValues   uint64
+	UndeclaredLabels uint64
+	InvalidUTF8      uint64
+	InvalidValues    uint64
+	// Overflows counts label sets recorded into an overflow series.
+	Overflows uint64
+}
+
+// Stats returns the registry's problem counts.
+func (r *Registry) Stats() Stats {
+	return Stats{
+		OddLabelValues:   r.problems[ProblemOddLabelValues].Load(),
+		UndeclaredLabels: r.problems[ProblemUndeclaredLabel].Load(),
+		InvalidUTF8:      r.problems[ProblemInvalidUTF8].Load(),
+		InvalidValues:    r.problems[ProblemInvalidValue].Load(),
+		Overflows:        r.problems[ProblemCardinality].Load(),
+	}
+}

@@ -1,0 +1,253 @@
+package metrics
+
+import (
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// instrument is one declared instrument: its backend family and the cache
+// of its series, one per label set.
+type instrument[H any] struct {
+	reg  *Registry
+	desc *Desc
+	name string // desc.FullName("."), for messages
+	fam  Family[H]
+	root *series[H]
+
+	// table is read without locking; mu serialises inserts, growth and
+	// binding.
+	table    atomic.Pointer[table[H]]
+	mu       sync.Mutex
+	size     int         // series in table, under mu
+	n        int         // label sets made by With (not the root or overflow), under mu
+	full     atomic.Bool // n reached the cardinality limit
+	overflow atomic.Pointer[series[H]]
+	reported atomic.Uint32 // one bit per Problem already reported
+}
+
+// series is one label set of an instrument. The concrete metric types
+// are series under another name.
+type series[H any] struct {
+	inst   *instrument[H]
+	values []string // one per declared label, in declaration order
+	hash   uint64
+	h      atomic.Pointer[H] // bound lazily, on first record
+}
+
+func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
+	inst := &instrument[H]{reg: r, desc: d, name: d.FullName("."), fam: fam}
+	inst.table.Store(newTable[H](8))
+	vals := make([]string, len(d.Labels))
+	for i := range vals {
+		vals[i] = UnsetLabelValue
+	}
+	inst.mu.Lock()
+	inst.root = inst.insertLocked(inst.hashValues(vals), vals)
+	inst.mu.Unlock()
+	if len(d.Labels) == 0 {
+		// A counter without labels exists from its declaration, as
+		// client_golang's does; labelled series appear when first used.
+		inst.root.handle()
+	}
+	return inst
+}
+
+// with returns the series for s's label values overridden by the
+// name/value pairs in kv. It makes no allocation when the series exists.
+func (s *series[H]) with(kv []string) *series[H] {
+	inst := s.inst
+	if len(kv) == 0 {
+		return s
+	}
+	var buf [8]string
+	var vals []string
+	if n := len(inst.desc.Labels); n <= len(buf) {
+		vals = buf[:n]
+	} else {
+		vals = make([]string, n)
+	}
+	copy(vals, s.values)
+	even := len(kv) &^ 1
+	for i := 0; i < even; i += 2 {
+		inst.set(vals, kv[i], kv[i+1])
+	}
+	if even != len(kv) {
+		inst.problem(ProblemOddLabelValues, kv[even])
+		inst.set(vals, kv[even], UnsetLabelValue)
+	}
+	return inst.lookup(vals)
+}
+
+// set stores value for the label name in vals, or counts the problem.
+func (inst *instrument[H]) set(vals []string, name, value string) {
+	for i, l := range inst.desc.Labels {
+		if l == name {
+			if !utf8.ValidString(value) {
+				inst.problem(ProblemInvalidUTF8, name)
+				value = strings.ToValidUTF8(value, "\uFFFD")
+			}
+			vals[i] = value
+			return
+		}
+	}
+	inst.problem(ProblemUndeclaredLabel, name)
+}
+
+func (inst *instrument[H]) hashValues(vals []string) uint64 {
+	h := uint64(len(vals))
+	for _, v := range vals {
+		h = (h ^ maphash.String(inst.reg.seed, v)) * 0x100000001b3
+	}
+	return h
+}
+
+// lookup returns the series for vals, making it if it is new.
+func (inst *instrument[H]) lookup(vals []string) *series[H] {
+	h := inst.hashValues(vals)
+	if s := inst.table.Load().find(h, vals); s != nil {
+		return s
+	}
+	if inst.full.Load() {
+		return inst.overflowSeries()
+	}
+	inst.mu.Lock()
+	s := inst.table.Load().find(h, vals)
+	if s == nil && inst.n < inst.reg.limit {
+		s = inst.insertLocked(h, vals)
+		inst.n++
+	}
+	inst.mu.Unlock()
+	if s == nil {
+		inst.full.Store(true)
+		return inst.overflowSeries()
+	}
+	return s
+}
+
+// overflowSeries counts a label set past the limit and returns the series
+// that takes its values.
+func (inst *instrument[H]) overflowSeries() *series[H] {
+	inst.problem(ProblemCardinality, strconv.Itoa(inst.reg.limit))
+	if s := inst.overflow.Load(); s != nil {
+		return s
+	}
+	vals := make([]string, len(inst.desc.Labels))
+	for i := range vals {
+		vals[i] = OverflowLabelValue
+	}
+	h := inst.hashValues(vals)
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	s := inst.table.Load().find(h, vals)
+	if s == nil {
+		s = inst.insertLocked(h, vals)
+	}
+	inst.overflow.Store(s)
+	return s
+}
+
+// insertLocked adds a series for a copy of vals; inst.mu is held.
+func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
+	own := make([]string, len(vals))
+	for i, v := range vals {
+		own[i] = strings.Clone(v) // never keep a caller's larger buffer alive
+	}
+	s := &series[H]{inst: inst, values: own, hash: h}
+	t := inst.table.Load()
+	if (inst.size+1)*2 > len(t.slots) {
+		t = t.grow()
+		inst.table.Store(t)
+	}
+	t.put(s)
+	inst.size++
+	return s
+}
+
+// handle returns the series' backend handle, binding it on first use.
+func (s *series[H]) handle() H {
+	if p := s.h.Load(); p != nil {
+		return *p
+	}
+	return s.bind()
+}
+
+func (s *series[H]) bind() H {
+	s.inst.mu.Lock()
+	defer s.inst.mu.Unlock()
+	if p := s.h.Load(); p != nil {
+		return *p
+	}
+	h := s.inst.fam.Bind(s.values)
+	s.h.Store(&h)
+	return h
+}
+
+// problem counts p and reports it the first time this instrument meets it.
+func (inst *instrument[H]) problem(p Problem, detail string) {
+	inst.reg.problems[p].Add(1)
+	bit := uint32(1) << p
+	if inst.reported.Load()&bit != 0 || inst.reported.Or(bit)&bit != 0 {
+		return
+	}
+	if inst.reg.onError != nil {
+		inst.reg.onError(&HotPathError{Metric: inst.name, Problem: p, Detail: strings.Clone(detail)})
+	}
+}
+
+// table is an open-addressing hash table of series, read without locks:
+// slots are only ever filled, and growth publishes a new table.
+type table[H any] struct {
+	mask  uint64
+	slots []atomic.Pointer[series[H]]
+}
+
+func newTable[H any](size int) *table[H] {
+	return &table[H]{mask: uint64(size - 1), slots: make([]atomic.Pointer[series[H]], size)}
+}
+
+func (t *table[H]) find(h uint64, vals []string) *series[H] {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i].Load()
+		if s == nil {
+			return nil
+		}
+		if s.hash == h && equalValues(s.values, vals) {
+			return s
+		}
+	}
+}
+
+func (t *table[H]) put(s *series[H]) {
+	for i := s.hash & t.mask; ; i = (i + 1) & t.mask {
+		if t.slots[i].Load() == nil {
+			t.slots[i].Store(s)
+			return
+		}
+	}
+}
+
+func (t *table[H]) grow() *table[H] {
+	nt := newTable[H](2 * len(t.slots))
+	for i := range t.slots {
+		if s := t.slots[i].Load(); s != nil {
+			nt.put(s)
+		}
+	}
+	return nt
+}
+
+func equalValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
