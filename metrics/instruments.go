@@ -39,6 +39,9 @@ func (c *CounterMetric) Add(delta float64) {
 	(*series[CounterHandle])(c).bind().Add(delta)
 }
 
+// Desc returns the instrument's declaration as its backend received it.
+func (c *CounterMetric) Desc() *Desc { return c.inst.desc }
+
 // LabelValues returns the values of the declared labels of this child, in
 // declaration order. The caller must not modify the slice.
 func (c *CounterMetric) LabelValues() []string { return c.values }
@@ -86,6 +89,9 @@ func (g *GaugeMetric) handle() GaugeHandle {
 	return (*series[GaugeHandle])(g).bind()
 }
 
+// Desc returns the instrument's declaration as its backend received it.
+func (g *GaugeMetric) Desc() *Desc { return g.inst.desc }
+
 // LabelValues returns the values of the declared labels of this child.
 func (g *GaugeMetric) LabelValues() []string { return g.values }
 
@@ -128,6 +134,9 @@ func (h *HistogramMetric) ObserveContext(ctx context.Context, value float64) {
 	}
 	(*series[HistogramHandle])(h).bind().Observe(ctx, value)
 }
+
+// Desc returns the instrument's declaration as its backend received it.
+func (h *HistogramMetric) Desc() *Desc { return h.inst.desc }
 
 // LabelValues returns the values of the declared labels of this child.
 func (h *HistogramMetric) LabelValues() []string { return h.values }

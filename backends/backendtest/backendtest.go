@@ -1,0 +1,357 @@
+// Package backendtest is the conformance suite every obskit backend
+// passes. A backend's test supplies a Harness: how to make the backend,
+// and how to read back what arrived, from memory, from the wire or from a
+// real server's query API. Run records a fixed workload through a
+// metrics.Registry and checks what the harness reads back:
+//
+//   - counters with and without labels, exact;
+//   - gauges after Set and Add, negative values included, exact;
+//   - a histogram of 10 000 log-uniform values from 1 ms to 10 s: count
+//     exact, sum to 1e-9 relative, quantiles within the backend's error;
+//   - concurrent writers, exact;
+//   - label values holding space, comma, '=', ':', '|', '#', quotes,
+//     backslash, newline and non-ASCII letters: read back intact or in
+//     the backend's documented sanitised form, and never as an extra
+//     series.
+package backendtest
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/metrics/metricstest"
+)
+
+// Harness adapts one backend to the suite.
+type Harness struct {
+	// New returns the backend under test, ready to record.
+	New func(t *testing.T) metrics.Backend
+	// Namespace is the registry namespace for the workload; empty means
+	// one made unique per run, so that runs against a long-lived server
+	// never read each other's series.
+	Namespace string
+	// Collect makes everything recorded so far readable (a push backend
+	// flushes, a pull backend waits until the server has scraped) and
+	// returns the Reader. descs are the instruments the workload declared.
+	Collect func(t *testing.T, b metrics.Backend, descs []*metrics.Desc) Reader
+	// CheckQuantile reports whether got is an acceptable q-quantile
+	// reading when the exact nearest-rank quantile is exact. Nil means the
+	// backend reports no quantiles and they are not checked.
+	CheckQuantile func(q, exact, got float64) error
+	// SanitizeLabelValue returns the form in which the backend documents
+	// that a label value arrives. Nil means values arrive intact.
+	SanitizeLabelValue func(string) string
+	// SumTolerance is the relative error allowed on a histogram's sum;
+	// zero means 1e-9.
+	SumTolerance float64
+}
+
+// Reader reads recorded values back. labels holds the declared labels
+// only, by name.
+type Reader interface {
+	// Value returns a counter's or gauge's current value.
+	Value(d *metrics.Desc, labels map[string]string) (float64, error)
+	// Histogram returns a histogram series' count, sum and quantiles.
+	Histogram(d *metrics.Desc, labels map[string]string) (HistogramReading, error)
+	// Series returns the declared-label sets of every series of d.
+	Series(d *metrics.Desc) ([]map[string]string, error)
+}
+
+// HistogramReading is what a backend holds of one histogram series.
+type HistogramReading struct {
+	Count uint64
+	Sum   float64
+	// Quantile returns the backend's estimate of the q-quantile; nil when
+	// the backend has none.
+	Quantile func(q float64) (float64, error)
+}
+
+// AwkwardLabelValues are the label values the suite records, each of which
+// a careless line protocol would turn into an extra line, tag or field.
+var AwkwardLabelValues = []string{
+	"with space",
+	"comma,here",
+	"equals=here",
+	"colon:here",
+	"pipe|here",
+	"hash#here",
+	`double"quote`,
+	"single'quote",
+	`back\slash`,
+	"new\nline",
+	"ünïcödé Ελληνικά 日本語",
+}
+
+// HistogramValues returns the suite's histogram workload: n values
+// log-uniform between 1 ms and 10 s, the same on every call.
+func HistogramValues(n int) []float64 {
+	r := rand.New(rand.NewPCG(1, 2))
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.Exp(math.Log(0.001) + r.Float64()*(math.Log(10)-math.Log(0.001)))
+	}
+	return v
+}
+
+const (
+	concurrentWriters = 8
+	perWriter         = 1000
+	histogramCount    = 10000
+)
+
+// Quantiles are the quantiles the suite checks.
+var Quantiles = []float64{0.5, 0.9, 0.99}
+
+type workload struct {
+	plain, labelled, concurrent, awkward *metrics.CounterMetric
+	level, pools                         *metrics.GaugeMetric
+	latency, concurrentHist              *metrics.HistogramMetric
+	values                               []float64
+}
+
+// Run records the workload into h.New's backend, collects and checks it.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	b := h.New(t)
+	ns := h.Namespace
+	if ns == "" {
+		ns = fmt.Sprintf("bt%08x", rand.Uint32())
+	}
+	reg := metrics.New(b, metrics.WithNamespace(ns), metrics.WithErrorHandler(func(err error) {
+		t.Errorf("unexpected hot-path problem: %v", err)
+	}))
+	w := declare(t, reg)
+	w.record()
+	descs := []*metrics.Desc{desc(w.plain), desc(w.labelled), desc(w.concurrent), desc(w.awkward),
+		gdesc(w.level), gdesc(w.pools), hdesc(w.latency), hdesc(w.concurrentHist)}
+	r := h.Collect(t, b, descs)
+
+	t.Run("counter", func(t *testing.T) {
+		expectValue(t, r, desc(w.plain), nil, 102.5)
+		expectValue(t, r, desc(w.labelled), map[string]string{"method": "GET", "code": "200"}, 3)
+		expectValue(t, r, desc(w.labelled), map[string]string{"method": "POST", "code": "500"}, 7.25)
+		expectSeries(t, r, desc(w.labelled), []map[string]string{{"method": "GET", "code": "200"}, {"method": "POST", "code": "500"}})
+	})
+	t.Run("gauge", func(t *testing.T) {
+		expectValue(t, r, gdesc(w.level), nil, -8)
+		expectValue(t, r, gdesc(w.pools), map[string]string{"pool": "a"}, 2.25)
+		expectValue(t, r, gdesc(w.pools), map[string]string{"pool": "b"}, -7)
+	})
+	t.Run("histogram", func(t *testing.T) {
+		labels := map[string]string{"route": "/a"}
+		got, err := r.Histogram(hdesc(w.latency), labels)
+		if err != nil {
+			t.Fatalf("read histogram: %v", err)
+		}
+		var sum float64
+		for _, v := range w.values {
+			sum += v
+		}
+		if got.Count != histogramCount {
+			t.Errorf("count = %d, want %d", got.Count, histogramCount)
+		}
+		tol := h.SumTolerance
+		if tol == 0 {
+			tol = 1e-9
+		}
+		if math.Abs(got.Sum-sum) > tol*sum {
+			t.Errorf("sum = %v, want %v (relative error %.3g > %.3g)", got.Sum, sum, math.Abs(got.Sum-sum)/sum, tol)
+		}
+		if h.CheckQuantile == nil {
+			return
+		}
+		if got.Quantile == nil {
+			t.Fatal("harness checks quantiles but the reading has none")
+		}
+		sorted := slices.Clone(w.values)
+		slices.Sort(sorted)
+		for _, q := range Quantiles {
+			exact := sorted[metricstest.NearestRank(q, len(sorted))]
+			est, err := got.Quantile(q)
+			if err != nil {
+				t.Errorf("quantile %v: %v", q, err)
+				continue
+			}
+			if err := h.CheckQuantile(q, exact, est); err != nil {
+				t.Errorf("quantile %v = %v, exact %v: %v", q, est, exact, err)
+			}
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		expectValue(t, r, desc(w.concurrent), map[string]string{"worker": "all"}, concurrentWriters*perWriter)
+		got, err := r.Histogram(hdesc(w.concurrentHist), nil)
+		if err != nil {
+			t.Fatalf("read histogram: %v", err)
+		}
+		if want := uint64(concurrentWriters * perWriter); got.Count != want {
+			t.Errorf("histogram count = %d, want %d", got.Count, want)
+		}
+		if want := concurrentWriters * perWriter * 0.25; got.Sum != want {
+			t.Errorf("histogram sum = %v, want %v", got.Sum, want)
+		}
+	})
+	t.Run("awkward label values", func(t *testing.T) {
+		sanitize := h.SanitizeLabelValue
+		if sanitize == nil {
+			sanitize = func(s string) string { return s }
+		}
+		var want []map[string]string
+		for i, v := range AwkwardLabelValues {
+			l := map[string]string{"value": sanitize(v)}
+			want = append(want, l)
+			expectValue(t, r, desc(w.awkward), l, float64(i+1))
+		}
+		expectSeries(t, r, desc(w.awkward), want)
+	})
+}
+
+func declare(t *testing.T, reg *metrics.Registry) *workload {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var w workload
+	var err error
+	w.plain, err = reg.NewCounter(metrics.Opts{Name: "plain", Help: "A counter without labels."})
+	must(err)
+	w.labelled, err = reg.NewCounter(metrics.Opts{Name: "labelled", Help: "A counter with two labels.", Labels: []string{"method", "code"}})
+	must(err)
+	w.concurrent, err = reg.NewCounter(metrics.Opts{Name: "concurrent", Help: "Written by many goroutines.", Labels: []string{"worker"}})
+	must(err)
+	w.awkward, err = reg.NewCounter(metrics.Opts{Name: "awkward", Help: "Label values that need escaping.", Labels: []string{"value"}})
+	must(err)
+	w.level, err = reg.NewGauge(metrics.Opts{Name: "level", Help: "A gauge without labels."})
+	must(err)
+	w.pools, err = reg.NewGauge(metrics.Opts{Name: "pools", Help: "A gauge with a label.", Labels: []string{"pool"}})
+	must(err)
+	w.latency, err = reg.NewHistogram(metrics.Opts{Name: "latency", Help: "Log-uniform latencies.", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
+	must(err)
+	w.concurrentHist, err = reg.NewHistogram(metrics.Opts{Name: "concurrent.hist", Help: "Observed by many goroutines.", Unit: metrics.UnitSeconds})
+	must(err)
+	w.values = HistogramValues(histogramCount)
+	return &w
+}
+
+func (w *workload) record() {
+	for range 100 {
+		w.plain.Add(1)
+	}
+	w.plain.Add(2.5)
+	get := w.labelled.With("method", "GET", "code", "200")
+	for range 3 {
+		get.Add(1)
+	}
+	w.labelled.With("code", "500").With("method", "POST").Add(7.25)
+
+	w.level.Set(42)
+	w.level.Add(-50)
+	a := w.pools.With("pool", "a")
+	a.Set(3.5)
+	a.Add(-1.25)
+	w.pools.With("pool", "b").Set(-7)
+
+	lat := w.latency.With("route", "/a")
+	for _, v := range w.values {
+		lat.Observe(v)
+	}
+
+	var wg sync.WaitGroup
+	for range concurrentWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perWriter {
+				w.concurrent.With("worker", "all").Add(1)
+				w.concurrentHist.Observe(0.25)
+			}
+		}()
+	}
+	wg.Wait()
+
+	for i, v := range AwkwardLabelValues {
+		w.awkward.With("value", v).Add(float64(i + 1))
+	}
+}
+
+func desc(c *metrics.CounterMetric) *metrics.Desc    { return c.Desc() }
+func gdesc(g *metrics.GaugeMetric) *metrics.Desc     { return g.Desc() }
+func hdesc(h *metrics.HistogramMetric) *metrics.Desc { return h.Desc() }
+
+func expectValue(t *testing.T, r Reader, d *metrics.Desc, labels map[string]string, want float64) {
+	t.Helper()
+	got, err := r.Value(d, labels)
+	if err != nil {
+		t.Errorf("%s%v: %v", d.FullName("."), labels, err)
+		return
+	}
+	if got != want {
+		t.Errorf("%s%v = %v, want %v", d.FullName("."), labels, got, want)
+	}
+}
+
+func expectSeries(t *testing.T, r Reader, d *metrics.Desc, want []map[string]string) {
+	t.Helper()
+	got, err := r.Series(d)
+	if err != nil {
+		t.Errorf("series of %s: %v", d.FullName("."), err)
+		return
+	}
+	if g, w := keys(got), keys(want); !slices.Equal(g, w) {
+		t.Errorf("series of %s:\n got %q\nwant %q", d.FullName("."), g, w)
+	}
+}
+
+func keys(sets []map[string]string) []string {
+	var out []string
+	for _, s := range sets {
+		var parts []string
+		for k, v := range s {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+		}
+		sort.Strings(parts)
+		out = append(out, strings.Join(parts, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RelativeError returns a CheckQuantile that accepts estimates within
+// rel of the exact quantile.
+func RelativeError(rel float64) func(q, exact, got float64) error {
+	return func(q, exact, got float64) error {
+		if e := math.Abs(got-exact) / exact; e > rel {
+			return fmt.Errorf("relative error %.4g > %.4g", e, rel)
+		}
+		return nil
+	}
+}
+
+// WithinBucket returns a CheckQuantile for bucketed histograms: the
+// estimate must fall in the same bucket of bounds as the exact quantile,
+// which is all that interpolation within a bucket can promise.
+func WithinBucket(bounds []float64) func(q, exact, got float64) error {
+	return func(q, exact, got float64) error {
+		lo, hi := 0.0, math.Inf(1)
+		for _, b := range bounds {
+			if exact <= b {
+				hi = b
+				break
+			}
+			lo = b
+		}
+		if got < lo || got > hi {
+			return fmt.Errorf("outside the exact quantile's bucket [%v, %v]", lo, hi)
+		}
+		return nil
+	}
+}
