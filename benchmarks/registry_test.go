@@ -13,7 +13,7 @@ import (
 // of the Registry front-end from any backend's own work.
 type clientGolangBackend struct {
 	metrics.Backend // only counters are used here
-	reg *prometheus.Registry
+	reg             *prometheus.Registry
 }
 
 func (b clientGolangBackend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
