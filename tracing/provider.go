@@ -92,7 +92,9 @@ type Options struct {
 // NewProvider returns a TracerProvider configured by opts and the function
 // that shuts it down. Shutdown exports every span that ended before it was
 // called, then releases the exporter; call it once, on the way out of func
-// main, with a context that bounds how long it may take.
+// main, with a context that bounds how long it may take. Its error also
+// reports how many spans could not be exported over the provider's
+// life (the SDK hands each failed export to otel.Handle as well).
 //
 // NewProvider validates opts and returns an error for a bad one. It does
 // not contact the OTLP endpoint: a collector that is not up yet costs
@@ -112,11 +114,12 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		return nil, nil, err
 	}
 
+	cexp := &countingExporter{SpanExporter: exp}
 	var sp sdktrace.SpanProcessor
 	if opts.Sync {
-		sp = sdktrace.NewSimpleSpanProcessor(exp)
+		sp = sdktrace.NewSimpleSpanProcessor(cexp)
 	} else {
-		sp = sdktrace.NewBatchSpanProcessor(exp)
+		sp = sdktrace.NewBatchSpanProcessor(cexp)
 	}
 	sampler := opts.Sampler
 	if sampler == nil {
@@ -128,7 +131,11 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		sdktrace.WithSpanProcessor(sp),
 	)
 	shutdown := func(ctx context.Context) error {
-		if err := tp.Shutdown(ctx); err != nil {
+		err := tp.Shutdown(ctx)
+		if lost := cexp.lost(); lost != nil {
+			err = errors.Join(err, lost)
+		}
+		if err != nil {
 			return fmt.Errorf("tracing: shutdown of %s exporter: %w", opts.exporterName(), err)
 		}
 		return nil

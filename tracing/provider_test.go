@@ -243,3 +243,25 @@ func TestPropagator(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownReportsLostSpans(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad request", http.StatusBadRequest) // not retried
+	}))
+	defer srv.Close()
+	tp, shutdown, err := tracing.NewProvider(context.Background(), tracing.Options{
+		Exporter: tracing.ExporterOTLPHTTP,
+		Endpoint: srv.URL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, span := tp.Tracer("test").Start(context.Background(), "lost")
+		span.End()
+	}
+	err = shutdown(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "3 spans were not exported") {
+		t.Errorf("shutdown error = %v, want it to report 3 spans not exported", err)
+	}
+}
