@@ -359,7 +359,7 @@ func (f *histogramFamily) Bind(labelValues []string) metrics.HistogramHandle {
 	if err != nil {
 		return discard{} // unreachable, as for counters
 	}
-	h := histogram{obs: o}
+	h := &histogram{obs: o, noSpan: trace.SpanFromContext(context.Background())}
 	h.ex, _ = o.(prom.ExemplarObserver)
 	return h
 }
@@ -369,15 +369,21 @@ func (f *histogramFamily) Bind(labelValues []string) metrics.HistogramHandle {
 type histogram struct {
 	obs prom.Observer
 	ex  prom.ExemplarObserver
+	// noSpan is what OpenTelemetry returns for a context without a span:
+	// comparing with it skips copying an empty SpanContext on the hot
+	// path.
+	noSpan trace.Span
 }
 
 // Observe records v, with the trace ID of the sampled span in ctx as an
 // exemplar.
-func (h histogram) Observe(ctx context.Context, v float64) {
+func (h *histogram) Observe(ctx context.Context, v float64) {
 	if h.ex != nil {
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsSampled() {
-			h.ex.ObserveWithExemplar(v, prom.Labels{"trace_id": sc.TraceID().String()})
-			return
+		if span := trace.SpanFromContext(ctx); span != h.noSpan {
+			if sc := span.SpanContext(); sc.IsValid() && sc.IsSampled() {
+				h.ex.ObserveWithExemplar(v, prom.Labels{"trace_id": sc.TraceID().String()})
+				return
+			}
 		}
 	}
 	h.obs.Observe(v)

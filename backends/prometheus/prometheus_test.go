@@ -260,6 +260,10 @@ func matches(m *dto.Metric, labelPairs []string) bool {
 // OpenTelemetry propagator would make it; no SDK is needed.
 func sampled(t *testing.T) (context.Context, string) {
 	t.Helper()
+	return sampledB()
+}
+
+func sampledB() (context.Context, string) {
 	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})
