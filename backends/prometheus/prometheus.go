@@ -13,7 +13,7 @@
 // Portable names become Prometheus names as follows; the result always
 // matches [a-zA-Z_:][a-zA-Z0-9_:]*.
 //
-//	obskit                         Prometheus                  rule
+//	obskit                          Prometheus                  rule
 //	namespace "addsvc", "requests"  addsvc_requests_total       namespace joined with '_'
 //	"http.server.duration"          http_server_duration        '.' becomes '_'
 //	unit "s"                        …_seconds                   unit suffix
@@ -28,21 +28,26 @@
 //	any other unit                  …_<unit>                    bytes outside [a-zA-Z0-9_:] become '_'
 //	"latency.seconds", unit "s"     latency_seconds             a suffix already there is not repeated
 //	counter                         …_total                     after the unit; not repeated either
+//	counter "requests.total", "s"   requests_seconds_total      a _total already there moves after the unit
 //	label "http.request.method"     http_request_method         '.' becomes '_'
 //
 // Two labels of one instrument (declared or const) that map to the same
 // name, a label that maps to a name Prometheus reserves ("__…"), and two
-// instruments whose names collide after mapping (including a name that
-// clashes with a histogram's _bucket, _count or _sum series) are errors
-// from the Registry's constructor.
+// instruments of one Backend whose names collide after mapping (including
+// a name that clashes with a histogram's _bucket, _count or _sum series)
+// are errors from the Registry's constructor. The exposition passes
+// `promtool check metrics` without lint problems.
 //
 // # Registration
 //
 // Every instrument is registered on Options.Registerer. If an identical
 // collector is already registered there (client_golang's
-// AlreadyRegisteredError), for example by an earlier Backend sharing the
-// registry, it is reused; a conflicting one is an error from the
-// Registry's constructor. Nothing panics, and nothing is registered on
+// AlreadyRegisteredError), it is reused: one declared identically by an
+// earlier Backend sharing the registry, or a CounterVec, GaugeVec or
+// HistogramVec of the same name, help and labels that the user
+// registered (a HistogramVec keeps the buckets it was made with). A
+// conflicting one (another kind, help, labels, or, from another Backend,
+// other unit or buckets) is an error from the Registry's constructor. Nothing panics, and nothing is registered on
 // client_golang's global DefaultRegisterer unless the user passes it.
 //
 // # Hot path
