@@ -3,8 +3,8 @@ package metrics
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -96,7 +96,7 @@ type Registry struct {
 	optErr      error
 	onError     func(error)
 	limit       int
-	seed        maphash.Seed
+	seed        uint64 // for the child cache's hash
 
 	mu          sync.Mutex
 	instruments map[string]declared
@@ -124,7 +124,7 @@ func New(backend Backend, opts ...Option) *Registry {
 		namespace:   c.namespace,
 		onError:     c.onError,
 		limit:       c.limit,
-		seed:        maphash.MakeSeed(),
+		seed:        rand.Uint64(),
 		instruments: make(map[string]declared),
 	}
 	if backend == nil {

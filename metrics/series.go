@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ type instrument[H any] struct {
 	reg  *Registry
 	desc *Desc
 	name string // desc.FullName("."), for messages
+	seed uint64
 	fam  Family[H]
 	root *series[H]
 
@@ -39,7 +39,7 @@ type series[H any] struct {
 }
 
 func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
-	inst := &instrument[H]{reg: r, desc: d, name: d.FullName("."), fam: fam}
+	inst := &instrument[H]{reg: r, desc: d, name: d.FullName("."), seed: r.seed, fam: fam}
 	inst.table.Store(newTable[H](8))
 	vals := make([]string, len(d.Labels))
 	for i := range vals {
@@ -63,33 +63,78 @@ func (s *series[H]) with(kv []string) *series[H] {
 	if len(kv) == 0 {
 		return s
 	}
+	labels := inst.desc.Labels
+	if len(kv) == 2*len(labels) {
+		if found := inst.findInOrder(kv); found != nil {
+			return found
+		}
+	}
 	var buf [8]string
 	var vals []string
-	if n := len(inst.desc.Labels); n <= len(buf) {
-		vals = buf[:n]
+	if len(labels) <= len(buf) {
+		vals = buf[:len(labels)]
 	} else {
-		vals = make([]string, n)
+		vals = make([]string, len(labels))
 	}
 	copy(vals, s.values)
 	even := len(kv) &^ 1
 	for i := 0; i < even; i += 2 {
+		// Fast path: names given in declaration order.
+		if j := i / 2; j < len(labels) && labels[j] == kv[i] {
+			vals[j] = kv[i+1]
+			continue
+		}
 		inst.set(vals, kv[i], kv[i+1])
 	}
 	if even != len(kv) {
 		inst.problem(ProblemOddLabelValues, kv[even])
 		inst.set(vals, kv[even], UnsetLabelValue)
 	}
-	return inst.lookup(vals)
+	h := inst.hashValues(vals)
+	if found := inst.table.Load().find(h, vals); found != nil {
+		// Every stored value is valid UTF-8, so a hit needs no check.
+		return found
+	}
+	return inst.miss(h, vals)
+}
+
+// findInOrder looks up the series when kv names every declared label in
+// declaration order, the common case, hashing the values in place. It
+// returns nil when kv is not in that form or the series does not exist.
+func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
+	labels := inst.desc.Labels
+	h := inst.seed
+	for i, l := range labels {
+		if kv[2*i] != l {
+			return nil
+		}
+		h = hashString(h, kv[2*i+1])
+	}
+	t := inst.table.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i].Load()
+		if s == nil {
+			return nil
+		}
+		if s.hash == h && equalPairs(s.values, kv) {
+			return s
+		}
+	}
+}
+
+func equalPairs(vals, kv []string) bool {
+	for i, v := range vals {
+		if kv[2*i+1] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // set stores value for the label name in vals, or counts the problem.
 func (inst *instrument[H]) set(vals []string, name, value string) {
 	for i, l := range inst.desc.Labels {
 		if l == name {
-			if !utf8.ValidString(value) {
-				inst.problem(ProblemInvalidUTF8, name)
-				value = strings.ToValidUTF8(value, "\uFFFD")
-			}
 			vals[i] = value
 			return
 		}
@@ -98,18 +143,30 @@ func (inst *instrument[H]) set(vals []string, name, value string) {
 }
 
 func (inst *instrument[H]) hashValues(vals []string) uint64 {
-	h := uint64(len(vals))
+	h := inst.seed
 	for _, v := range vals {
-		h = (h ^ maphash.String(inst.reg.seed, v)) * 0x100000001b3
+		h = hashString(h, v)
 	}
 	return h
 }
 
-// lookup returns the series for vals, making it if it is new.
-func (inst *instrument[H]) lookup(vals []string) *series[H] {
-	h := inst.hashValues(vals)
-	if s := inst.table.Load().find(h, vals); s != nil {
-		return s
+// miss handles a label set not found in the table: it repairs invalid
+// UTF-8, then finds or makes the series, or returns the overflow series
+// past the cardinality limit.
+func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
+	repaired := false
+	for i, v := range vals {
+		if !utf8.ValidString(v) {
+			inst.problem(ProblemInvalidUTF8, inst.desc.Labels[i])
+			vals[i] = strings.ToValidUTF8(v, "\uFFFD")
+			repaired = true
+		}
+	}
+	if repaired {
+		h = inst.hashValues(vals)
+		if s := inst.table.Load().find(h, vals); s != nil {
+			return s
+		}
 	}
 	if inst.full.Load() {
 		return inst.overflowSeries()

@@ -291,11 +291,11 @@ func expectValue(t *testing.T, r Reader, d *metrics.Desc, labels map[string]stri
 	t.Helper()
 	got, err := r.Value(d, labels)
 	if err != nil {
-		t.Errorf("%s%v: %v", d.FullName("."), labels, err)
+		t.Errorf("%s %v: %v", d.FullName("."), labels, err)
 		return
 	}
 	if got != want {
-		t.Errorf("%s%v = %v, want %v", d.FullName("."), labels, got, want)
+		t.Errorf("%s %v = %v, want %v", d.FullName("."), labels, got, want)
 	}
 }
 

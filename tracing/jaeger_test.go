@@ -1,0 +1,233 @@
+package tracing_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/obskit/obskit/internal/itest"
+	"github.com/obskit/obskit/middleware"
+	"github.com/obskit/obskit/tracing"
+)
+
+// TestJaeger sends a trace that crosses an HTTP hop to a real Jaeger over
+// OTLP, once per OTLP transport, and reads it back from Jaeger's query API.
+// Start Jaeger with `scripts/backend up jaeger`. OBSKIT_JAEGER_URL
+// overrides the query API's URL, OBSKIT_JAEGER_OTLP and
+// OBSKIT_JAEGER_OTLP_GRPC the OTLP/HTTP and OTLP/gRPC endpoints.
+func TestJaeger(t *testing.T) {
+	query := itest.URL(t, "jaeger", "http://127.0.0.1:16686", "/api/services")
+	for _, tc := range []struct {
+		exporter tracing.Exporter
+		env, def string
+	}{
+		{tracing.ExporterOTLPHTTP, "OBSKIT_JAEGER_OTLP", "127.0.0.1:4318"},
+		{tracing.ExporterOTLPGRPC, "OBSKIT_JAEGER_OTLP_GRPC", "127.0.0.1:4317"},
+	} {
+		t.Run(string(tc.exporter), func(t *testing.T) {
+			endpoint := os.Getenv(tc.env)
+			if endpoint == "" {
+				endpoint = tc.def
+			}
+			testJaeger(t, query, tracing.Options{
+				ServiceName: "obskit-tracing-test",
+				Exporter:    tc.exporter,
+				Endpoint:    endpoint,
+				Insecure:    true,
+			})
+		})
+	}
+}
+
+func testJaeger(t *testing.T, query string, opts tracing.Options) {
+	ctx := context.Background()
+	tp, shutdown, err := tracing.NewProvider(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tp.Tracer("obskit/tracing_test")
+	prop := tracing.Propagator()
+
+	// The server side of the hop: extract the caller's span, run a traced
+	// endpoint whose response carries a business error.
+	server := tracing.EndpointMiddleware[string, response](tr, "server.Sum", tracing.WithSpanKind(trace.SpanKindServer))(
+		func(context.Context, string) (response, error) {
+			return response{Err: errors.New("insufficient funds")}, nil
+		})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		resp, err := server(ctx, r.URL.Query().Get("q"))
+		if err == nil {
+			err = resp.Failed()
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		}
+	}))
+	defer srv.Close()
+
+	// The client side: a chain of two traced middlewares around an
+	// endpoint that calls the server with the span in its headers.
+	client := middleware.Chain(
+		tracing.EndpointMiddleware[string, int](tr, "client.outer"),
+		tracing.EndpointMiddleware[string, int](tr, "client.inner", tracing.WithSpanKind(trace.SpanKindClient)),
+	)(func(ctx context.Context, q string) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"?q="+q, nil)
+		if err != nil {
+			return 0, err
+		}
+		prop.Inject(ctx, propagation.HeaderCarrier(req.Header))
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	})
+
+	rctx, root := tr.Start(ctx, "request")
+	code, err := client(rctx, "1+2")
+	root.End()
+	if err != nil || code != http.StatusUnprocessableEntity {
+		t.Fatalf("client call = (%d, %v), want (422, nil)", code, err)
+	}
+	traceID := root.SpanContext().TraceID().String()
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	// name → parent name; "" for the root.
+	wantParent := map[string]string{
+		"request":      "",
+		"client.outer": "request",
+		"client.inner": "client.outer",
+		"server.Sum":   "client.inner",
+	}
+	spans := pollJaeger(t, query, traceID, len(wantParent), 20*time.Second)
+	byName := map[string]jaegerSpan{}
+	byID := map[string]jaegerSpan{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		byID[s.SpanID] = s
+	}
+	for name, parent := range wantParent {
+		s, ok := byName[name]
+		if !ok {
+			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, spanNames(spans))
+			continue
+		}
+		if s.TraceID != traceID {
+			t.Errorf("span %q has trace %s, want %s", name, s.TraceID, traceID)
+		}
+		switch got := byID[s.ParentSpanID].Name; {
+		case parent == "" && s.ParentSpanID != "":
+			t.Errorf("span %q has parent %s, want none", name, s.ParentSpanID)
+		case parent != "" && got != parent:
+			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, parent)
+		}
+	}
+	if s := byName["server.Sum"]; s.Status.Message != "insufficient funds" || !s.Status.isError() {
+		t.Errorf("server.Sum status = %+v, want error \"insufficient funds\"", s.Status)
+	}
+	if s := byName["client.outer"]; s.Status.isError() {
+		t.Errorf("client.outer status = %+v, want unset", s.Status)
+	}
+}
+
+// jaegerSpan is the part of an OTLP/JSON span, as Jaeger's /api/v3
+// returns it, that the test reads. IDs are hex.
+type jaegerSpan struct {
+	TraceID      string       `json:"traceId"`
+	SpanID       string       `json:"spanId"`
+	ParentSpanID string       `json:"parentSpanId"`
+	Name         string       `json:"name"`
+	Status       jaegerStatus `json:"status"`
+}
+
+type jaegerStatus struct {
+	Code    any    `json:"code"` // 2 or "STATUS_CODE_ERROR"
+	Message string `json:"message"`
+}
+
+func (s jaegerStatus) isError() bool {
+	return s.Code == float64(2) || s.Code == "STATUS_CODE_ERROR"
+}
+
+func spanNames(spans []jaegerSpan) []string {
+	names := make([]string, len(spans))
+	for i, s := range spans {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// pollJaeger reads the trace from Jaeger until it holds want spans or
+// the timeout passes; the collector stores spans shortly after receiving
+// them, not at once.
+func pollJaeger(t *testing.T, query, traceID string, want int, timeout time.Duration) []jaegerSpan {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(timeout)
+	var (
+		spans   []jaegerSpan
+		lastErr error
+	)
+	for {
+		spans, lastErr = fetchTrace(client, query+"/api/v3/traces/"+traceID)
+		if lastErr == nil && len(spans) >= want {
+			return spans
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s not complete in Jaeger after %v: %d of %d spans %v; last error: %v",
+				traceID, timeout, len(spans), want, spanNames(spans), lastErr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func fetchTrace(client *http.Client, url string) ([]jaegerSpan, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
+	}
+	var tr struct {
+		Result struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct {
+					Spans []jaegerSpan `json:"spans"`
+				} `json:"scopeSpans"`
+			} `json:"resourceSpans"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
+	}
+	var spans []jaegerSpan
+	for _, rs := range tr.Result.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			spans = append(spans, ss.Spans...)
+		}
+	}
+	return spans, nil
+}
