@@ -16,11 +16,16 @@
 // expvar.Publish panic, and so does a name that other code has already
 // published (expvar itself publishes "cmdline" and "memstats"). Give each
 // registry its own namespace. The check and the publish run under this
-// package's one lock, which is the package's only package-level state; a
+// package's one lock, its only mutable package-level state; a
 // goroutine calling expvar.Publish directly at the same moment can still
 // take the name first, and that case, too, returns ErrAlreadyPublished
 // (expvar logs its "Reuse of exported var name" line before the panic is
 // recovered).
+//
+// Importing this package imports the standard library's expvar, whose
+// init registers its handler on http.DefaultServeMux at /debug/vars: a
+// service that serves http.DefaultServeMux exposes the instruments there
+// too. Handler returns the same handler for an explicit mux.
 //
 // # The JSON
 //
@@ -36,8 +41,8 @@
 //
 //	"addsvc.requests": {"method=GET,code=200": 3, "method=POST,code=500": 7.25}
 //	"addsvc.in_flight": {"": 2}
-//	"addsvc.latency": {"route=/a": {"count": 10000, "sum": 17.2, "min": 0.001,
-//	    "max": 9.99, "p50": 0.0992, "p90": 4.01, "p95": 6.49, "p99": 9.12}}
+//	"addsvc.latency": {"route=/a": {"count": 10000, "sum": 11012.01, "min": 0.001001,
+//	    "max": 9.991, "p50": 0.09952, "p90": 4.040, "p95": 6.499, "p99": 9.103}}
 //
 // Counters and gauges are JSON numbers, in Go's shortest representation,
 // so they parse back exactly. A histogram is an object with its exact

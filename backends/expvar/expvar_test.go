@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +76,10 @@ func TestConformance(t *testing.T) {
 		Collect: func(t *testing.T, b metrics.Backend, _ []*metrics.Desc) backendtest.Reader {
 			return reader{scrape(t, serve(t, b.(*expvar.Backend)))}
 		},
-		CheckQuantile: backendtest.RelativeError(0.01),
+		CheckQuantile: func(q, exact, got float64) error {
+			t.Logf("p%v over HTTP: exact %.6g, read %.6g, relative error %.3f%%", q*100, exact, got, 100*math.Abs(got-exact)/exact)
+			return backendtest.RelativeError(0.01)(q, exact, got)
+		},
 	})
 }
 
