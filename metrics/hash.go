@@ -22,16 +22,24 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// hashString folds s into h.
+// hashString folds s into h. Strings shorter than 8 bytes, most label
+// values, are read in at most three loads, as wyhash does.
 func hashString(h uint64, s string) uint64 {
-	p := unsafe.Slice(unsafe.StringData(s), len(s))
-	for len(p) >= 8 {
-		h = mix(h^binary.LittleEndian.Uint64(p), hashM1)
-		p = p[8:]
+	n := len(s)
+	p := unsafe.Slice(unsafe.StringData(s), n)
+	var a, b uint64
+	switch {
+	case n >= 8:
+		for len(p) > 8 {
+			h = mix(h^binary.LittleEndian.Uint64(p), hashM1)
+			p = p[8:]
+		}
+		a = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[n-8:]), 8))
+	case n >= 4:
+		a = uint64(binary.LittleEndian.Uint32(p))
+		b = uint64(binary.LittleEndian.Uint32(p[n-4:]))
+	case n > 0:
+		a = uint64(p[0])<<16 | uint64(p[n>>1])<<8 | uint64(p[n-1])
 	}
-	var tail uint64
-	for i, c := range p {
-		tail |= uint64(c) << (8 * i)
-	}
-	return mix(h^tail^uint64(len(s))<<56, hashM2)
+	return mix(h^a, hashM2^b^uint64(n)<<32)
 }

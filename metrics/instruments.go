@@ -32,11 +32,11 @@ func (c *CounterMetric) Add(delta float64) {
 		c.inst.problem(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
 		return
 	}
-	if p := c.h.Load(); p != nil {
-		(*p).Add(delta)
+	if c.eager {
+		c.h.Add(delta)
 		return
 	}
-	(*series[CounterHandle])(c).bind().Add(delta)
+	(*series[CounterHandle])(c).handle().Add(delta)
 }
 
 // Desc returns the instrument's declaration as its backend received it.
@@ -69,7 +69,11 @@ func (g *GaugeMetric) Set(value float64) {
 		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
 		return
 	}
-	g.handle().Set(value)
+	if g.eager {
+		g.h.Set(value)
+		return
+	}
+	(*series[GaugeHandle])(g).handle().Set(value)
 }
 
 // Add adds delta, which may be negative, to the gauge; NaN and infinities
@@ -79,14 +83,11 @@ func (g *GaugeMetric) Add(delta float64) {
 		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
 		return
 	}
-	g.handle().Add(delta)
-}
-
-func (g *GaugeMetric) handle() GaugeHandle {
-	if p := g.h.Load(); p != nil {
-		return *p
+	if g.eager {
+		g.h.Add(delta)
+		return
 	}
-	return (*series[GaugeHandle])(g).bind()
+	(*series[GaugeHandle])(g).handle().Add(delta)
 }
 
 // Desc returns the instrument's declaration as its backend received it.
@@ -128,11 +129,11 @@ func (h *HistogramMetric) ObserveContext(ctx context.Context, value float64) {
 		h.inst.problem(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
 		return
 	}
-	if p := h.h.Load(); p != nil {
-		(*p).Observe(ctx, value)
+	if h.eager {
+		h.h.Observe(ctx, value)
 		return
 	}
-	(*series[HistogramHandle])(h).bind().Observe(ctx, value)
+	(*series[HistogramHandle])(h).handle().Observe(ctx, value)
 }
 
 // Desc returns the instrument's declaration as its backend received it.

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,15 @@ type series[H any] struct {
 	inst   *instrument[H]
 	values []string // one per declared label, in declaration order
 	hash   uint64
-	h      atomic.Pointer[H] // bound lazily, on first record
+	// A series whose every label has a value is bound when made: h is
+	// set before the series is published and never changes, so the hot
+	// path reads it with no atomic load. Other series (the root of a
+	// labelled instrument, intermediate children of a cumulative With)
+	// bind on first record into lazy, so they never become empty series
+	// in a backend.
+	h     H
+	eager bool
+	lazy  atomic.Pointer[H]
 }
 
 func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
@@ -45,14 +54,12 @@ func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
 	for i := range vals {
 		vals[i] = UnsetLabelValue
 	}
+	// An instrument without labels has a complete root, bound now: it
+	// exists from its declaration, as client_golang's does. Labelled
+	// series appear when first used.
 	inst.mu.Lock()
 	inst.root = inst.insertLocked(inst.hashValues(vals), vals)
 	inst.mu.Unlock()
-	if len(d.Labels) == 0 {
-		// A counter without labels exists from its declaration, as
-		// client_golang's does; labelled series appear when first used.
-		inst.root.handle()
-	}
 	return inst
 }
 
@@ -214,6 +221,9 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 		own[i] = strings.Clone(v) // never keep a caller's larger buffer alive
 	}
 	s := &series[H]{inst: inst, values: own, hash: h}
+	if !slices.Contains(own, UnsetLabelValue) {
+		s.h, s.eager = inst.fam.Bind(own), true
+	}
 	t := inst.table.Load()
 	if (inst.size+1)*2 > len(t.slots) {
 		t = t.grow()
@@ -226,7 +236,10 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 
 // handle returns the series' backend handle, binding it on first use.
 func (s *series[H]) handle() H {
-	if p := s.h.Load(); p != nil {
+	if s.eager {
+		return s.h
+	}
+	if p := s.lazy.Load(); p != nil {
 		return *p
 	}
 	return s.bind()
@@ -235,11 +248,11 @@ func (s *series[H]) handle() H {
 func (s *series[H]) bind() H {
 	s.inst.mu.Lock()
 	defer s.inst.mu.Unlock()
-	if p := s.h.Load(); p != nil {
+	if p := s.lazy.Load(); p != nil {
 		return *p
 	}
 	h := s.inst.fam.Bind(s.values)
-	s.h.Store(&h)
+	s.lazy.Store(&h)
 	return h
 }
 
