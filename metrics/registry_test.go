@@ -373,3 +373,33 @@ func TestTeeAndDiscard(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestIdentityCache exercises the cache that finds a With call by the
+// addresses of its strings: shared addresses with other lengths, strings
+// built per call, and many label sets taking turns must all record into
+// the right series.
+func TestIdentityCache(t *testing.T) {
+	b := metricstest.New()
+	reg := metrics.New(b)
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"method", "code"}})
+	word := "GETX"
+	codes := []string{"200", "201", "204", "301", "302", "400", "401", "403", "404", "409", "500", "502", "503", "504", "418", "429", "100", "101", "206", "207"}
+	for range 5 {
+		for _, code := range codes {
+			c.With("method", word[:3], "code", code).Add(1)                              // shares its address with word
+			c.With("method", word, "code", code).Add(10)                                 // same address, longer
+			c.With("method", strings.Clone("GET"), "code", strings.Clone(code)).Add(100) // fresh strings
+		}
+	}
+	for _, code := range codes {
+		if got := b.Counter("c", "method", "GET", "code", code); got != 505 {
+			t.Errorf("GET %s = %v, want 505", code, got)
+		}
+		if got := b.Counter("c", "method", "GETX", "code", code); got != 50 {
+			t.Errorf("GETX %s = %v, want 50", code, got)
+		}
+	}
+	if n := len(b.Series("c")); n != 2*len(codes) {
+		t.Errorf("%d series, want %d", n, 2*len(codes))
+	}
+}

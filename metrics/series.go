@@ -28,6 +28,10 @@ type instrument[H any] struct {
 	full     atomic.Bool // n reached the cardinality limit
 	overflow atomic.Pointer[series[H]]
 	reported atomic.Uint32 // one bit per Problem already reported
+
+	// recent is the identity cache in front of table (see identity.go).
+	recent    [recentSlots]atomic.Pointer[recentEntry[H]]
+	candidate atomic.Uint64 // identity of the last in-order call not in recent
 }
 
 // series is one label set of an instrument. The concrete metric types
@@ -72,6 +76,11 @@ func (s *series[H]) with(kv []string) *series[H] {
 	}
 	labels := inst.desc.Labels
 	if len(kv) == 2*len(labels) {
+		if len(labels) <= recentLabels {
+			if found := inst.findRecent(kv); found != nil {
+				return found
+			}
+		}
 		if found := inst.findInOrder(kv); found != nil {
 			return found
 		}
@@ -124,6 +133,9 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 			return nil
 		}
 		if s.hash == h && equalPairs(s.values, kv) {
+			if len(labels) <= recentLabels {
+				inst.remember(kv, s)
+			}
 			return s
 		}
 	}
