@@ -6,7 +6,10 @@
 // any, it converts to and from Go kit's endpoint.Endpoint.
 package middleware
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Endpoint is one operation of a service: a request in, a response or an
 // error out. Endpoint[any, any] has the same underlying type as Go kit's
@@ -41,6 +44,25 @@ func ResponseError(resp any, err error) error {
 		return err
 	}
 	if f, ok := resp.(Failer); ok {
+		return f.Failed()
+	}
+	return nil
+}
+
+// CanFail reports whether a value of type Resp may carry a business error
+// through Failer: Resp is an interface type, whose dynamic values are only
+// known per call, or a type that implements Failer. Middlewares call it
+// once, when they are built, and skip BusinessError on every call when it
+// is false, which spares boxing a value response into an interface.
+func CanFail[Resp any]() bool {
+	t := reflect.TypeFor[Resp]()
+	return t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[Failer]())
+}
+
+// BusinessError returns the business error that resp carries through
+// Failer, or nil when it carries none or does not implement Failer.
+func BusinessError[Resp any](resp Resp) error {
+	if f, ok := any(resp).(Failer); ok {
 		return f.Failed()
 	}
 	return nil

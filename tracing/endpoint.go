@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/obskit/obskit/internal/failer"
 	"github.com/obskit/obskit/middleware"
 )
 
@@ -75,7 +74,7 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 	}
 	businessEvent := []trace.EventOption{trace.WithAttributes(BusinessErrorKey.Bool(true))}
 	businessAttr := BusinessErrorKey.Bool(true)
-	checkFailer := !cfg.ignoreBusiness && failer.Possible[Resp]()
+	checkFailer := !cfg.ignoreBusiness && middleware.CanFail[Resp]()
 
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
@@ -89,7 +88,7 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 				return resp, err
 			}
 			if checkFailer {
-				if berr := failer.Err(resp); berr != nil {
+				if berr := middleware.BusinessError(resp); berr != nil {
 					span.SetAttributes(businessAttr)
 					span.RecordError(berr, businessEvent...)
 					span.SetStatus(codes.Error, berr.Error())
