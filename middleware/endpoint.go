@@ -49,14 +49,28 @@ func ResponseError(resp any, err error) error {
 	return nil
 }
 
-// CanFail reports whether a value of type Resp may carry a business error
-// through Failer: Resp is an interface type, whose dynamic values are only
-// known per call, or a type that implements Failer. Middlewares call it
-// once, when they are built, and skip BusinessError on every call when it
-// is false, which spares boxing a value response into an interface.
-func CanFail[Resp any]() bool {
+// FailedFunc returns a function that returns the business error a Resp
+// carries through Failer, or nil when no value of type Resp can carry one
+// (Resp is neither an interface type nor a type that implements Failer).
+// Middlewares call it once, when they are built: for a concrete Resp the
+// function calls Failed directly, without boxing a value response into
+// an interface, so it makes no allocation; for an interface Resp it is
+// BusinessError.
+func FailedFunc[Resp any]() func(Resp) error {
 	t := reflect.TypeFor[Resp]()
-	return t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[Failer]())
+	if t.Kind() == reflect.Interface {
+		return BusinessError[Resp]
+	}
+	if !t.Implements(reflect.TypeFor[Failer]()) {
+		return nil
+	}
+	// The method expression Resp.Failed, as a func value.
+	if m, ok := t.MethodByName("Failed"); ok {
+		if f, ok := m.Func.Interface().(func(Resp) error); ok {
+			return f
+		}
+	}
+	return BusinessError[Resp]
 }
 
 // BusinessError returns the business error that resp carries through

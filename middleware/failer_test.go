@@ -15,24 +15,55 @@ type pointer struct{ err error }
 
 func (p *pointer) Failed() error { return p.err }
 
-func TestCanFail(t *testing.T) {
+func TestFailedFunc(t *testing.T) {
+	boom := errors.New("boom")
 	for _, tc := range []struct {
 		name string
-		got  bool
+		f    func() error // calls FailedFunc's function with a failing value; nil when it has none
 		want bool
 	}{
-		{"int", middleware.CanFail[int](), false},
-		{"struct without Failed", middleware.CanFail[struct{}](), false},
-		{"value receiver", middleware.CanFail[value](), true},
-		{"pointer to value receiver", middleware.CanFail[*value](), true},
-		{"pointer receiver", middleware.CanFail[*pointer](), true},
-		{"value of pointer receiver", middleware.CanFail[pointer](), false},
-		{"any", middleware.CanFail[any](), true},
-		{"error interface", middleware.CanFail[error](), true},
+		{"int", nilFunc(middleware.FailedFunc[int]()), false},
+		{"struct without Failed", nilFunc(middleware.FailedFunc[struct{}]()), false},
+		{"value receiver", call(middleware.FailedFunc[value](), value{boom}), true},
+		{"pointer to value receiver", call(middleware.FailedFunc[*value](), &value{boom}), true},
+		{"pointer receiver", call(middleware.FailedFunc[*pointer](), &pointer{boom}), true},
+		{"value of pointer receiver", nilFunc(middleware.FailedFunc[pointer]()), false},
+		{"any", call[any](middleware.FailedFunc[any](), &pointer{boom}), true},
+		{"Failer interface", call[middleware.Failer](middleware.FailedFunc[middleware.Failer](), &pointer{boom}), true},
+		{"Failed with another signature", nilFunc(middleware.FailedFunc[otherFailed]()), false},
 	} {
-		if tc.got != tc.want {
-			t.Errorf("CanFail[%s]() = %v, want %v", tc.name, tc.got, tc.want)
+		if (tc.f != nil) != tc.want {
+			t.Errorf("FailedFunc[%s]() != nil is %v, want %v", tc.name, tc.f != nil, tc.want)
+			continue
 		}
+		if tc.f != nil && tc.f() != boom {
+			t.Errorf("FailedFunc[%s]()(failing value) = %v, want boom", tc.name, tc.f())
+		}
+	}
+}
+
+type otherFailed struct{}
+
+func (otherFailed) Failed() bool { return true }
+
+func call[R any](f func(R) error, r R) func() error {
+	if f == nil {
+		return nil
+	}
+	return func() error { return f(r) }
+}
+
+func nilFunc[R any](f func(R) error) func() error {
+	var zero R
+	return call(f, zero)
+}
+
+// FailedFunc's function does not box a value response.
+func TestFailedFuncAllocs(t *testing.T) {
+	f := middleware.FailedFunc[value]()
+	v := value{errors.New("boom")}
+	if n := testing.AllocsPerRun(100, func() { _ = f(v) }); n != 0 {
+		t.Errorf("%v allocs, want 0", n)
 	}
 }
 
