@@ -6,7 +6,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
-// trace reports whether ctx holds a valid span.
-func trace(ctx context.Context) bool {
+// hasSpan reports whether ctx holds a valid span.
+func hasSpan(ctx context.Context) bool {
 	return oteltrace.SpanContextFromContext(ctx).IsValid()
 }

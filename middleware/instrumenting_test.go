@@ -174,7 +174,7 @@ func TestObserver(t *testing.T) {
 	call := func(ctx context.Context, fail bool) (err error) {
 		ctx, done := obs.Start(ctx, "Sum")
 		defer done(&err)
-		if !trace(ctx) {
+		if !hasSpan(ctx) {
 			t.Error("the context from Start holds no span")
 		}
 		if fail {
