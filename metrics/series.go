@@ -64,6 +64,11 @@ func (s *series[H]) with(kv []string) *series[H] {
 		return s
 	}
 	labels := inst.desc.Labels
+	if len(kv) == 2*len(labels) {
+		if found := inst.findInOrder(kv); found != nil {
+			return found
+		}
+	}
 	var buf [8]string
 	var vals []string
 	if len(labels) <= len(buf) {
@@ -91,6 +96,39 @@ func (s *series[H]) with(kv []string) *series[H] {
 		return found
 	}
 	return inst.miss(h, vals)
+}
+
+// findInOrder looks up the series when kv names every declared label in
+// declaration order, the common case, hashing the values in place. It
+// returns nil when kv is not in that form or the series does not exist.
+func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
+	labels := inst.desc.Labels
+	h := inst.seed
+	for i, l := range labels {
+		if kv[2*i] != l {
+			return nil
+		}
+		h = hashString(h, kv[2*i+1])
+	}
+	t := inst.table.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i].Load()
+		if s == nil {
+			return nil
+		}
+		if s.hash == h && equalPairs(s.values, kv) {
+			return s
+		}
+	}
+}
+
+func equalPairs(vals, kv []string) bool {
+	for i, v := range vals {
+		if kv[2*i+1] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // set stores value for the label name in vals, or counts the problem.

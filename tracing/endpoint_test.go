@@ -113,7 +113,7 @@ func TestEndpointMiddleware(t *testing.T) {
 			}
 			for _, a := range tc.wantAttrs {
 				if attrs[a.Key] != a.Value {
-					t.Errorf("attribute %s = %v, want %v", a.Key, attrs[a.Key].Emit(), a.Value.Emit())
+					t.Errorf("attribute %s = %v, want %v", a.Key, attrs[a.Key].String(), a.Value.String())
 				}
 			}
 		})

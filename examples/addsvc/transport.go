@@ -1,0 +1,42 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/obskit/obskit/middleware"
+)
+
+// errorBody is the JSON of a failed call.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// handleJSON serves one endpoint over HTTP: the request body is decoded
+// into Req, the response encoded as JSON. A malformed body is a 400, a
+// business error a 422 and an endpoint error a 500.
+func handleJSON[Req any, Resp middleware.Failer](ep middleware.Endpoint[Req, Resp]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{fmt.Sprintf("decode request: %v", err)})
+			return
+		}
+		resp, err := ep(r.Context(), req)
+		switch {
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, errorBody{err.Error()})
+		case resp.Failed() != nil:
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody{resp.Failed().Error()})
+		default:
+			writeJSON(w, http.StatusOK, resp)
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
