@@ -285,7 +285,7 @@ func TestHTTPTraceAcrossHop(t *testing.T) {
 	} {
 		for k, v := range want {
 			if got := attr(span, k); got != v {
-				t.Errorf("span %q: %s = %v, want %v", span.Name(), k, got.Emit(), v.Emit())
+				t.Errorf("span %q: %s = %v, want %v", span.Name(), k, got.String(), v.String())
 			}
 		}
 	}
