@@ -222,7 +222,7 @@ func TestConcurrentDrain(t *testing.T) {
 func FuzzSketch(f *testing.F) {
 	f.Add(0.01, 1.0, -1.0, 0.0, 0.5)
 	f.Add(0.5, math.NaN(), math.Inf(1), math.Inf(-1), 1.0)
-	f.Add(1e-9, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, -0.0)
+	f.Add(1e-9, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1))
 	f.Fuzz(func(t *testing.T, acc, a, b, c, q float64) {
 		s, err := sketch.New(acc)
 		if err != nil {

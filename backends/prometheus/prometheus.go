@@ -1,0 +1,402 @@
+// Package prometheus is the obskit metrics backend over Prometheus'
+// client_golang. It declares each instrument as a client_golang Vec on a
+// registry of its own (or the user's), binds one client_golang child per
+// label set, and serves the registry with promhttp, OpenMetrics included,
+// so that histograms carry exemplars linking a latency to its trace.
+//
+//	b, err := prometheus.New(prometheus.Options{})
+//	reg := metrics.New(b, metrics.WithNamespace("addsvc"))
+//	http.Handle("/metrics", b.Handler())
+//
+// # Names
+//
+// Portable names become Prometheus names as follows; the result always
+// matches [a-zA-Z_:][a-zA-Z0-9_:]*.
+//
+//	obskit                          Prometheus                  rule
+//	namespace "addsvc", "requests"  addsvc_requests_total       namespace joined with '_'
+//	"http.server.duration"          http_server_duration        '.' becomes '_'
+//	unit "s"                        …_seconds                   unit suffix
+//	unit "ms", "us", "ns"           …_milliseconds, …           (also min, h, d)
+//	unit "By"                       …_bytes                     (also KBy, MBy, GBy, KiBy, MiBy, GiBy)
+//	unit "bit", "m", "Hz", "Cel"    …_bits, _meters, _hertz, _celsius
+//	unit "%"                        …_percent
+//	unit "1" (gauge, histogram)     …_ratio
+//	unit "1" (counter)              no unit suffix              a dimensionless counter counts things
+//	unit "{request}"                no unit suffix              UCUM annotations are dropped
+//	unit "By/s"                     …_bytes_per_second          '/' becomes _per_
+//	any other unit                  …_<unit>                    bytes outside [a-zA-Z0-9_:] become '_'
+//	"latency.seconds", unit "s"     latency_seconds             a suffix already there is not repeated
+//	counter                         …_total                     after the unit; not repeated either
+//	counter "requests.total", "s"   requests_seconds_total      a _total already there moves after the unit
+//	label "http.request.method"     http_request_method         '.' becomes '_'
+//
+// Two labels of one instrument (declared or const) that map to the same
+// name, a label that maps to a name Prometheus reserves ("__…"), and two
+// instruments of one Backend whose names collide after mapping (including
+// a name that clashes with a histogram's _bucket, _count or _sum series)
+// are errors from the Registry's constructor. The exposition passes
+// `promtool check metrics` without lint problems.
+//
+// # Registration
+//
+// Every instrument is registered on Options.Registerer. If an identical
+// collector is already registered there (client_golang's
+// AlreadyRegisteredError), it is reused: one declared identically by an
+// earlier Backend sharing the registry, or a CounterVec, GaugeVec or
+// HistogramVec of the same name, help and labels that the user
+// registered (a HistogramVec keeps the buckets it was made with). A
+// conflicting one (another kind, help, labels, or, from another Backend,
+// other unit or buckets) is an error from the Registry's constructor. Nothing panics, and nothing is registered on
+// client_golang's global DefaultRegisterer unless the user passes it.
+//
+// # Hot path
+//
+// Counter and gauge handles are client_golang's own children, so a bound
+// obskit counter costs one client_golang Add. A histogram handle observes
+// with an exemplar {trace_id="<32 hex digits>"} when the context carries
+// a valid, sampled OpenTelemetry span, and plainly otherwise, without
+// allocating.
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/obskit/obskit/metrics"
+)
+
+// DefaultNativeHistogramBucketFactor is the native histogram bucket
+// growth factor used when Options.NativeHistograms is set without a
+// factor: each bucket at most 10% wider than the one before.
+const DefaultNativeHistogramBucketFactor = 1.1
+
+// Options configure a Backend. The zero value is ready to use: a
+// registry of the Backend's own, classic histograms only.
+type Options struct {
+	// Registerer receives the Backend's collectors. Nil means a new
+	// client_golang Registry owned by the Backend.
+	Registerer prom.Registerer
+	// Gatherer is what Handler serves. Nil means Registerer, which must
+	// then also be a Gatherer (as *prometheus.Registry is).
+	Gatherer prom.Gatherer
+	// NativeHistograms adds native (sparse) histogram buckets to every
+	// histogram, alongside the classic buckets of Opts.Buckets. They are
+	// exposed in the protobuf format only.
+	NativeHistograms bool
+	// NativeHistogramBucketFactor is the growth factor of native buckets,
+	// greater than 1; zero means DefaultNativeHistogramBucketFactor.
+	NativeHistogramBucketFactor float64
+	// NativeHistogramMaxBuckets bounds the native buckets of one series;
+	// when exceeded the histogram is reset at most once an hour, else
+	// its resolution halves. Zero means 160.
+	NativeHistogramMaxBuckets uint32
+}
+
+// Backend is an obskit metrics.Backend that records into client_golang
+// collectors. It is safe for concurrent use.
+type Backend struct {
+	reg     prom.Registerer
+	gather  prom.Gatherer
+	handler http.Handler
+	native  float64 // bucket factor; 0 means no native histograms
+	maxNat  uint32
+
+	mu     sync.Mutex
+	series map[string]*metrics.Desc // name of every series declared → its instrument
+}
+
+var _ metrics.Backend = (*Backend)(nil)
+
+// New returns a Backend configured by o.
+func New(o Options) (*Backend, error) {
+	b := &Backend{reg: o.Registerer, gather: o.Gatherer, series: make(map[string]*metrics.Desc)}
+	switch {
+	case b.reg == nil && b.gather != nil:
+		return nil, errors.New("prometheus: Options.Gatherer set without Options.Registerer: the Backend's own registry would not be served")
+	case b.reg == nil:
+		r := prom.NewRegistry()
+		b.reg, b.gather = r, r
+	case b.gather == nil:
+		g, ok := b.reg.(prom.Gatherer)
+		if !ok {
+			return nil, fmt.Errorf("prometheus: Options.Registerer %T is not a Gatherer: set Options.Gatherer", b.reg)
+		}
+		b.gather = g
+	}
+	if o.NativeHistograms {
+		b.native = o.NativeHistogramBucketFactor
+		if b.native == 0 {
+			b.native = DefaultNativeHistogramBucketFactor
+		}
+		if !(b.native > 1) || b.native > 2 {
+			return nil, fmt.Errorf("prometheus: NativeHistogramBucketFactor %v, want more than 1 and at most 2", o.NativeHistogramBucketFactor)
+		}
+		b.maxNat = o.NativeHistogramMaxBuckets
+		if b.maxNat == 0 {
+			b.maxNat = 160
+		}
+	}
+	b.handler = promhttp.HandlerFor(b.gather, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		// A collector the user registered that fails must not hide
+		// every other metric.
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+	return b, nil
+}
+
+// Handler serves the Gatherer in the Prometheus text, OpenMetrics text
+// (with exemplars) or protobuf format, as the scraper asks.
+func (b *Backend) Handler() http.Handler { return b.handler }
+
+// DeclareCounter implements metrics.Backend with a CounterVec.
+func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	name, labels, consts, err := b.reserve(d)
+	if err != nil {
+		return nil, err
+	}
+	vec := prom.NewCounterVec(prom.CounterOpts{Name: name, Help: d.Help, ConstLabels: consts}, labels)
+	got, err := b.register(d, name, &counterFamily{vec, d})
+	switch f := got.(type) {
+	case *counterFamily:
+		return f, nil
+	case *prom.CounterVec:
+		return &counterFamily{f, d}, nil
+	}
+	return nil, b.conflict(d, name, got, err)
+}
+
+// DeclareGauge implements metrics.Backend with a GaugeVec.
+func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	name, labels, consts, err := b.reserve(d)
+	if err != nil {
+		return nil, err
+	}
+	vec := prom.NewGaugeVec(prom.GaugeOpts{Name: name, Help: d.Help, ConstLabels: consts}, labels)
+	got, err := b.register(d, name, &gaugeFamily{vec, d})
+	switch f := got.(type) {
+	case *gaugeFamily:
+		return f, nil
+	case *prom.GaugeVec:
+		return &gaugeFamily{f, d}, nil
+	}
+	return nil, b.conflict(d, name, got, err)
+}
+
+// DeclareHistogram implements metrics.Backend with a HistogramVec of
+// d.Buckets, plus native buckets when Options.NativeHistograms is set.
+func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	name, labels, consts, err := b.reserve(d)
+	if err != nil {
+		return nil, err
+	}
+	o := prom.HistogramOpts{Name: name, Help: d.Help, ConstLabels: consts, Buckets: slices.Clone(d.Buckets)}
+	if b.native > 0 {
+		o.NativeHistogramBucketFactor = b.native
+		o.NativeHistogramMaxBucketNumber = b.maxNat
+		o.NativeHistogramMinResetDuration = time.Hour
+	}
+	got, err := b.register(d, name, &histogramFamily{prom.NewHistogramVec(o, labels), d, b.native})
+	switch f := got.(type) {
+	case *histogramFamily:
+		return f, nil
+	case *prom.HistogramVec:
+		return &histogramFamily{f, d, b.native}, nil
+	}
+	return nil, b.conflict(d, name, got, err)
+}
+
+// reserve maps d's names and claims the names of its series in b.
+func (b *Backend) reserve(d *metrics.Desc) (name string, labels []string, consts prom.Labels, err error) {
+	full := d.FullName(".")
+	name = metricName(d)
+	if !validMetricName(name) {
+		return "", nil, nil, fmt.Errorf("prometheus: declare %q: name maps to %q, not a valid Prometheus name", full, name)
+	}
+	labels, consts, err = labelNames(d)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("prometheus: declare %q: %w", full, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	series := seriesNames(d.Kind, name)
+	for _, n := range series {
+		// The same instrument declared again (by a second Registry over
+		// b) is checked by register.
+		if od, ok := b.series[n]; ok && (od.FullName(".") != full || od.Kind != d.Kind) {
+			return "", nil, nil, fmt.Errorf("prometheus: declare %q: series %q collides with %s %q", full, n, od.Kind, od.FullName("."))
+		}
+	}
+	for _, n := range series {
+		if _, ok := b.series[n]; !ok {
+			b.series[n] = d
+		}
+	}
+	return name, labels, consts, nil
+}
+
+// seriesNames are the names of the series that an instrument of kind
+// named name exposes.
+func seriesNames(k metrics.Kind, name string) []string {
+	if k == metrics.KindHistogram {
+		return []string{name, name + "_bucket", name + "_count", name + "_sum"}
+	}
+	return []string{name}
+}
+
+// register registers c on b's Registerer and returns it, or the
+// collector already registered with the same name, labels and help when
+// that is compatible: one of this package's families declared
+// identically, or a client_golang Vec of c's kind. Otherwise it returns
+// the existing collector, if any, and the error.
+func (b *Backend) register(d *metrics.Desc, name string, c prom.Collector) (prom.Collector, error) {
+	err := b.reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prom.AlreadyRegisteredError
+	if !errors.As(err, &are) {
+		return nil, err
+	}
+	prev := are.ExistingCollector
+	if pd, _ := familyDesc(prev); pd != nil {
+		if same(prev, c) {
+			return prev, nil
+		}
+		return nil, fmt.Errorf("%s %q was declared differently (kind, unit or buckets) by another Backend on this Registerer", pd.Kind, pd.FullName("."))
+	}
+	return prev, err // a Vec the user registered: the caller accepts its own kind
+}
+
+// conflict releases the names reserve claimed and describes why d could
+// not be registered.
+func (b *Backend) conflict(d *metrics.Desc, name string, existing prom.Collector, err error) error {
+	b.mu.Lock()
+	for _, n := range seriesNames(d.Kind, name) {
+		if b.series[n] == d {
+			delete(b.series, n)
+		}
+	}
+	b.mu.Unlock()
+	if existing != nil {
+		err = fmt.Errorf("a %T is already registered as %q", existing, name)
+	}
+	return fmt.Errorf("prometheus: declare %q: %w", d.FullName("."), err)
+}
+
+// same reports whether two of this package's families were declared
+// identically, which client_golang cannot tell for histogram buckets.
+func same(a, b prom.Collector) bool {
+	da, na := familyDesc(a)
+	db, nb := familyDesc(b)
+	return da != nil && db != nil && na == nb &&
+		da.FullName(".") == db.FullName(".") && da.Kind == db.Kind && da.Unit == db.Unit &&
+		slices.Equal(da.Buckets, db.Buckets)
+}
+
+// familyDesc returns the declaration and native bucket factor of one of
+// this package's families, or nil for any other collector.
+func familyDesc(c prom.Collector) (*metrics.Desc, float64) {
+	switch f := c.(type) {
+	case *counterFamily:
+		return f.desc, 0
+	case *gaugeFamily:
+		return f.desc, 0
+	case *histogramFamily:
+		return f.desc, f.native
+	}
+	return nil, 0
+}
+
+// counterFamily is a registered CounterVec and the declaration it came
+// from.
+type counterFamily struct {
+	*prom.CounterVec
+	desc *metrics.Desc
+}
+
+// Bind returns client_golang's child itself: its Add is the handle's.
+func (f *counterFamily) Bind(labelValues []string) metrics.CounterHandle {
+	c, err := f.GetMetricWithLabelValues(labelValues...)
+	if err != nil {
+		// Unreachable: the Registry passes one valid UTF-8 value per
+		// declared label. Drop rather than panic.
+		return discard{}
+	}
+	return c
+}
+
+// gaugeFamily is a registered GaugeVec and its declaration.
+type gaugeFamily struct {
+	*prom.GaugeVec
+	desc *metrics.Desc
+}
+
+// Bind returns client_golang's child itself.
+func (f *gaugeFamily) Bind(labelValues []string) metrics.GaugeHandle {
+	g, err := f.GetMetricWithLabelValues(labelValues...)
+	if err != nil {
+		return discard{} // unreachable, as for counters
+	}
+	return g
+}
+
+// histogramFamily is a registered HistogramVec and its declaration.
+type histogramFamily struct {
+	*prom.HistogramVec
+	desc   *metrics.Desc
+	native float64
+}
+
+// Bind returns a handle that observes with exemplars.
+func (f *histogramFamily) Bind(labelValues []string) metrics.HistogramHandle {
+	o, err := f.GetMetricWithLabelValues(labelValues...)
+	if err != nil {
+		return discard{} // unreachable, as for counters
+	}
+	h := &histogram{obs: o, noSpan: trace.SpanFromContext(context.Background())}
+	h.ex, _ = o.(prom.ExemplarObserver)
+	return h
+}
+
+// histogram is a bound histogram child. ex is the same child, nil if it
+// cannot take exemplars.
+type histogram struct {
+	obs prom.Observer
+	ex  prom.ExemplarObserver
+	// noSpan is what OpenTelemetry returns for a context without a span:
+	// comparing with it skips copying an empty SpanContext on the hot
+	// path.
+	noSpan trace.Span
+}
+
+// Observe records v, with the trace ID of the sampled span in ctx as an
+// exemplar.
+func (h *histogram) Observe(ctx context.Context, v float64) {
+	if h.ex != nil {
+		if span := trace.SpanFromContext(ctx); span != h.noSpan {
+			if sc := span.SpanContext(); sc.IsValid() && sc.IsSampled() {
+				h.ex.ObserveWithExemplar(v, prom.Labels{"trace_id": sc.TraceID().String()})
+				return
+			}
+		}
+	}
+	h.obs.Observe(v)
+}
+
+// discard is a handle that records nothing.
+type discard struct{}
+
+func (discard) Add(float64)                      {}
+func (discard) Set(float64)                      {}
+func (discard) Observe(context.Context, float64) {}

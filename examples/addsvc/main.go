@@ -1,0 +1,110 @@
+// Command addsvc is a small service in Go kit's classic shape, wired with
+// obskit: metrics, traces and logs on every endpoint and on the HTTP
+// server, with the backend picked by one constructor call.
+//
+//	go run ./examples/addsvc
+//	curl -s -XPOST -d '{"a":2,"b":3}' http://127.0.0.1:8080/sum
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/obskit/obskit/backends/expvar"
+	"github.com/obskit/obskit/logging"
+	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/middleware"
+	"github.com/obskit/obskit/tracing"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "addsvc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	logger := logging.New(os.Stdout, logging.Options{})
+
+	spanOut := os.Stdout
+	if *spans != "" {
+		f, err := os.Create(*spans)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		spanOut = f
+	}
+	tp, shutdownTracing, err := tracing.NewProvider(ctx, tracing.Options{ServiceName: "addsvc", Writer: spanOut})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			logger.Error("flush spans", "error", err)
+		}
+	}()
+	tracer := tp.Tracer("addsvc")
+
+	// The one line that picks the metrics backend.
+	backend, err := expvar.New(expvar.Options{})
+	if err != nil {
+		return err
+	}
+	_ = metrics.New(backend, metrics.WithNamespace("addsvc"))
+
+	eps := MakeEndpoints(NewBasicService())
+	sum := middleware.Chain(
+		tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum"),
+		logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum"),
+	)(eps.Sum)
+	concat := middleware.Chain(
+		tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat"),
+		logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat"),
+	)(eps.Concat)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /sum", handleJSON(sum))
+	mux.Handle("POST /concat", handleJSON(concat))
+	mux.Handle("GET /debug/vars", backend.Handler())
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	logger.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
