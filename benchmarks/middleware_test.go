@@ -17,71 +17,18 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	obskitprom "github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
 
-// promBackend is a metrics.Backend over client_golang: each label set
-// binds a Vec child. It stands in for backends/prometheus until that is
-// on main; like it, it declares one Vec per instrument.
-type promBackend struct{ reg *prometheus.Registry }
-
-func promName(d *metrics.Desc) string {
-	b := []byte(d.FullName("_"))
-	for i, c := range b {
-		if c == '.' {
-			b[i] = '_'
-		}
+// newRegistry returns a Registry over obskit's Prometheus backend.
+func newRegistry(b *testing.B) *metrics.Registry {
+	pb, err := obskitprom.New(obskitprom.Options{})
+	if err != nil {
+		b.Fatal(err)
 	}
-	return string(b)
-}
-
-func promLabels(d *metrics.Desc) []string {
-	l := make([]string, len(d.Labels))
-	for i, n := range d.Labels {
-		b := []byte(n)
-		for j, c := range b {
-			if c == '.' {
-				b[j] = '_'
-			}
-		}
-		l[i] = string(b)
-	}
-	return l
-}
-
-func (b promBackend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: promName(d) + "_total", Help: "h"}, promLabels(d))
-	if err := b.reg.Register(vec); err != nil {
-		return nil, err
-	}
-	return metrics.FamilyFunc[metrics.CounterHandle](func(v []string) metrics.CounterHandle {
-		return vec.WithLabelValues(v...)
-	}), nil
-}
-
-func (b promBackend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
-	vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: promName(d), Help: "h"}, promLabels(d))
-	if err := b.reg.Register(vec); err != nil {
-		return nil, err
-	}
-	return metrics.FamilyFunc[metrics.GaugeHandle](func(v []string) metrics.GaugeHandle {
-		return vec.WithLabelValues(v...)
-	}), nil
-}
-
-type promObserver struct{ prometheus.Observer }
-
-func (o promObserver) Observe(_ context.Context, v float64) { o.Observer.Observe(v) }
-
-func (b promBackend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
-	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: promName(d) + "_seconds", Help: "h", Buckets: d.Buckets}, promLabels(d))
-	if err := b.reg.Register(vec); err != nil {
-		return nil, err
-	}
-	return metrics.FamilyFunc[metrics.HistogramHandle](func(v []string) metrics.HistogramHandle {
-		return promObserver{vec.WithLabelValues(v...)}
-	}), nil
+	return metrics.New(pb)
 }
 
 type sumRequest struct{ A, B int }
@@ -98,9 +45,9 @@ func sumEndpoint(_ context.Context, req sumRequest) (sumResponse, error) {
 }
 
 // obskitSum is the no-op endpoint wrapped in obskit's instrumenting
-// middleware over client_golang.
+// middleware over obskit's Prometheus backend.
 func obskitSum(b *testing.B) middleware.Endpoint[sumRequest, sumResponse] {
-	ins, err := middleware.NewInstrumenting(metrics.New(promBackend{prometheus.NewRegistry()}), middleware.InstrumentingOptions{})
+	ins, err := middleware.NewInstrumenting(newRegistry(b), middleware.InstrumentingOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,7 +77,7 @@ func goKitSum(b *testing.B) endpoint.Endpoint {
 
 // BenchmarkInstrumentingMiddleware: one call of a no-op endpoint through
 // an instrumenting middleware that records its latency (and, for obskit,
-// a request count) into client_golang.
+// a request count) into Prometheus (client_golang).
 func BenchmarkInstrumentingMiddleware(b *testing.B) {
 	ctx := context.Background()
 	req := sumRequest{1, 2}
@@ -196,10 +143,10 @@ func itemsMux() *http.ServeMux {
 }
 
 // obskitHandler is the route behind NewHTTPHandler with spans and metrics
-// (client_golang).
+// (obskit's Prometheus backend).
 func obskitHandler(b *testing.B) http.Handler {
 	h, err := middleware.NewHTTPHandler(itemsMux(), middleware.HTTPOptions{
-		Registry: metrics.New(promBackend{prometheus.NewRegistry()}),
+		Registry: newRegistry(b),
 		Tracer:   newTracerProvider().Tracer("bench"),
 	})
 	if err != nil {

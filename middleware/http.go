@@ -268,7 +268,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			active.Add(-1)
 		}
 		if span != nil {
-			endServerSpan(span, method, route, status, errType)
+			endServerSpan(span, spanName(r.Pattern, method, route), route, status, errType)
 		}
 		if abort {
 			panic(http.ErrAbortHandler)
@@ -330,9 +330,22 @@ func serverAttributes(r *http.Request, method string) []attribute.KeyValue {
 	return attrs
 }
 
-func endServerSpan(span trace.Span, method, route string, status int, errType string) {
+// spanName returns "METHOD ROUTE", reusing the pattern when it is that
+// already, so that the common case makes no string.
+func spanName(pattern, method, route string) string {
+	if route == "" {
+		return ""
+	}
+	if len(pattern) == len(method)+1+len(route) && strings.HasPrefix(pattern, method) &&
+		pattern[len(method)] == ' ' && strings.HasSuffix(pattern, route) {
+		return pattern
+	}
+	return method + " " + route
+}
+
+func endServerSpan(span trace.Span, name, route string, status int, errType string) {
 	if route != "" {
-		span.SetName(method + " " + route)
+		span.SetName(name)
 		span.SetAttributes(attribute.String(RouteKey, route), attribute.Int(StatusCodeKey, status))
 	} else if status != 0 {
 		span.SetAttributes(attribute.Int(StatusCodeKey, status))
