@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/obskit/obskit/internal/failer"
 	"github.com/obskit/obskit/middleware"
 )
 
@@ -40,7 +39,7 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string) mi
 	if logger == nil {
 		return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] { return next }
 	}
-	checkFailer := failer.Possible[Resp]()
+	failed := middleware.FailedFunc[Resp]()
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
 			begin := time.Now()
@@ -50,8 +49,8 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string) mi
 			level, lerr := slog.LevelInfo, err
 			if err != nil {
 				level = slog.LevelError
-			} else if checkFailer {
-				if lerr = failer.Err(resp); lerr != nil {
+			} else if failed != nil {
+				if lerr = failed(resp); lerr != nil {
 					level = slog.LevelWarn
 				}
 			}

@@ -6,7 +6,10 @@
 // any, it converts to and from Go kit's endpoint.Endpoint.
 package middleware
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Endpoint is one operation of a service: a request in, a response or an
 // error out. Endpoint[any, any] has the same underlying type as Go kit's
@@ -41,6 +44,39 @@ func ResponseError(resp any, err error) error {
 		return err
 	}
 	if f, ok := resp.(Failer); ok {
+		return f.Failed()
+	}
+	return nil
+}
+
+// FailedFunc returns a function that returns the business error a Resp
+// carries through Failer, or nil when no value of type Resp can carry one
+// (Resp is neither an interface type nor a type that implements Failer).
+// Middlewares call it once, when they are built: for a concrete Resp the
+// function calls Failed directly, without boxing a value response into
+// an interface, so it makes no allocation; for an interface Resp it is
+// BusinessError.
+func FailedFunc[Resp any]() func(Resp) error {
+	t := reflect.TypeFor[Resp]()
+	if t.Kind() == reflect.Interface {
+		return BusinessError[Resp]
+	}
+	if !t.Implements(reflect.TypeFor[Failer]()) {
+		return nil
+	}
+	// The method expression Resp.Failed, as a func value.
+	if m, ok := t.MethodByName("Failed"); ok {
+		if f, ok := m.Func.Interface().(func(Resp) error); ok {
+			return f
+		}
+	}
+	return BusinessError[Resp]
+}
+
+// BusinessError returns the business error that resp carries through
+// Failer, or nil when it carries none or does not implement Failer.
+func BusinessError[Resp any](resp Resp) error {
+	if f, ok := any(resp).(Failer); ok {
 		return f.Failed()
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/obskit/obskit/internal/failer"
 	"github.com/obskit/obskit/middleware"
 )
 
@@ -75,7 +74,10 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 	}
 	businessEvent := []trace.EventOption{trace.WithAttributes(BusinessErrorKey.Bool(true))}
 	businessAttr := BusinessErrorKey.Bool(true)
-	checkFailer := !cfg.ignoreBusiness && failer.Possible[Resp]()
+	var failed func(Resp) error
+	if !cfg.ignoreBusiness {
+		failed = middleware.FailedFunc[Resp]()
+	}
 
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
@@ -88,8 +90,8 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 				span.SetStatus(codes.Error, err.Error())
 				return resp, err
 			}
-			if checkFailer {
-				if berr := failer.Err(resp); berr != nil {
+			if failed != nil {
+				if berr := failed(resp); berr != nil {
 					span.SetAttributes(businessAttr)
 					span.RecordError(berr, businessEvent...)
 					span.SetStatus(codes.Error, berr.Error())

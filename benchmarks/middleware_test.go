@@ -1,0 +1,255 @@
+package benchmarks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	obskitprom "github.com/obskit/obskit/backends/prometheus"
+	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/middleware"
+)
+
+// newRegistry returns a Registry over obskit's Prometheus backend.
+func newRegistry(b *testing.B) *metrics.Registry {
+	pb, err := obskitprom.New(obskitprom.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return metrics.New(pb)
+}
+
+type sumRequest struct{ A, B int }
+
+type sumResponse struct {
+	V   int
+	Err error
+}
+
+func (r sumResponse) Failed() error { return r.Err }
+
+func sumEndpoint(_ context.Context, req sumRequest) (sumResponse, error) {
+	return sumResponse{V: req.A + req.B}, nil
+}
+
+// obskitSum is the no-op endpoint wrapped in obskit's instrumenting
+// middleware over obskit's Prometheus backend.
+func obskitSum(b *testing.B) middleware.Endpoint[sumRequest, sumResponse] {
+	ins, err := middleware.NewInstrumenting(newRegistry(b), middleware.InstrumentingOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return middleware.Instrument[sumRequest, sumResponse](ins, "Sum")(sumEndpoint)
+}
+
+// goKitSum is Go kit's addsvc instrumenting pattern over the same no-op
+// endpoint: a histogram With method and success labels per call.
+func goKitSum(b *testing.B) endpoint.Endpoint {
+	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "request_duration_seconds", Help: "h", Buckets: metrics.DefaultBuckets(),
+	}, []string{"method", "success"})
+	if err := prometheus.NewRegistry().Register(vec); err != nil {
+		b.Fatal(err)
+	}
+	duration := kitprometheus.NewHistogram(vec)
+	next := func(ctx context.Context, request any) (any, error) {
+		return sumEndpoint(ctx, request.(sumRequest))
+	}
+	return func(ctx context.Context, request any) (response any, err error) {
+		defer func(begin time.Time) {
+			duration.With("method", "Sum", "success", fmt.Sprint(err == nil)).Observe(time.Since(begin).Seconds())
+		}(time.Now())
+		return next(ctx, request)
+	}
+}
+
+// BenchmarkInstrumentingMiddleware: one call of a no-op endpoint through
+// an instrumenting middleware that records its latency (and, for obskit,
+// a request count) into Prometheus (client_golang).
+func BenchmarkInstrumentingMiddleware(b *testing.B) {
+	ctx := context.Background()
+	req := sumRequest{1, 2}
+	b.Run("obskit", func(b *testing.B) {
+		e := obskitSum(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			e(ctx, req)
+		}
+	})
+	b.Run("go-kit", func(b *testing.B) {
+		e := goKitSum(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			e(ctx, req)
+		}
+	})
+}
+
+func BenchmarkInstrumentingMiddlewareParallel(b *testing.B) {
+	ctx := context.Background()
+	req := sumRequest{1, 2}
+	b.Run("obskit", func(b *testing.B) {
+		e := obskitSum(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				e(ctx, req)
+			}
+		})
+	})
+	b.Run("go-kit", func(b *testing.B) {
+		e := goKitSum(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				e(ctx, req)
+			}
+		})
+	})
+}
+
+// discardExporter drops every span: the benchmark measures making spans,
+// not exporting them.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+func newTracerProvider() *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithSyncer(discardExporter{}),
+	)
+}
+
+func itemsMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})
+	return mux
+}
+
+// obskitHandler is the route behind NewHTTPHandler with spans and metrics
+// (obskit's Prometheus backend).
+func obskitHandler(b *testing.B) http.Handler {
+	h, err := middleware.NewHTTPHandler(itemsMux(), middleware.HTTPOptions{
+		Registry: newRegistry(b),
+		Tracer:   newTracerProvider().Tracer("bench"),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// otelhttpHandler is the same route behind otelhttp.NewHandler with
+// spans and metrics (the OpenTelemetry metric SDK).
+func otelhttpHandler() http.Handler {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	return otelhttp.NewHandler(itemsMux(), "items",
+		otelhttp.WithTracerProvider(newTracerProvider()),
+		otelhttp.WithMeterProvider(mp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+	)
+}
+
+// nopWriter is the cheapest ResponseWriter: the benchmark measures the
+// middleware, not the recorder.
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+func (w *nopWriter) Flush()                      {}
+
+func serve(h http.Handler) func() {
+	r := httptest.NewRequest(http.MethodGet, "/items/42", nil)
+	r.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	w := &nopWriter{h: make(http.Header)}
+	return func() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkHTTPServer: one request through the HTTP server middleware
+// with a sampled span (W3C parent in the headers) and its metrics.
+func BenchmarkHTTPServer(b *testing.B) {
+	for _, lib := range []struct {
+		name string
+		h    func(*testing.B) http.Handler
+	}{
+		{"obskit", obskitHandler},
+		{"otelhttp", func(*testing.B) http.Handler { return otelhttpHandler() }},
+	} {
+		b.Run(lib.name, func(b *testing.B) {
+			call := serve(lib.h(b))
+			b.ReportAllocs()
+			for b.Loop() {
+				call()
+			}
+		})
+	}
+}
+
+func BenchmarkHTTPServerParallel(b *testing.B) {
+	for _, lib := range []struct {
+		name string
+		h    func(*testing.B) http.Handler
+	}{
+		{"obskit", obskitHandler},
+		{"otelhttp", func(*testing.B) http.Handler { return otelhttpHandler() }},
+	} {
+		b.Run(lib.name, func(b *testing.B) {
+			h := lib.h(b)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				call := serve(h)
+				for pb.Next() {
+					call()
+				}
+			})
+		})
+	}
+}
+
+func tracingLike(next middleware.Endpoint[any, any]) middleware.Endpoint[any, any] {
+	return func(ctx context.Context, req any) (any, error) { return next(ctx, req) }
+}
+
+// TestGoKitEndpoint: Endpoint[any, any] converts to Go kit's
+// endpoint.Endpoint and back, so Go kit's middlewares and obskit's
+// compose around one endpoint. It lives here so that Go kit never enters the kit's go.mod.
+func TestGoKitEndpoint(t *testing.T) {
+	var e middleware.Endpoint[any, any] = func(_ context.Context, req any) (any, error) {
+		if req == "fail" {
+			return nil, errors.New("failed")
+		}
+		return req.(string) + "!", nil
+	}
+	var kit endpoint.Endpoint = endpoint.Endpoint(e)
+	kit = endpoint.Chain(func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req any) (any, error) { return next(ctx, "<"+req.(string)+">") }
+	})(kit)
+	back := middleware.Endpoint[any, any](kit)
+	back = middleware.Chain(tracingLike, tracingLike)(back)
+	if got, err := back(context.Background(), "hi"); got != "<hi>!" || err != nil {
+		t.Errorf("round trip = (%v, %v), want (<hi>!, nil)", got, err)
+	}
+	// Go kit's Failer is obskit's Failer.
+	var _ middleware.Failer = endpoint.Failer(nil)
+	var _ endpoint.Failer = middleware.Failer(nil)
+}

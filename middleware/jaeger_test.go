@@ -1,0 +1,229 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/obskit/obskit/internal/itest"
+	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/metrics/metricstest"
+	"github.com/obskit/obskit/middleware"
+	"github.com/obskit/obskit/tracing"
+)
+
+// TestJaeger sends one request through NewTransport, NewHTTPHandler and an
+// endpoint chain (tracing, instrumenting) over OTLP/HTTP to a real Jaeger,
+// and reads the whole trace back from Jaeger's query API. Start Jaeger
+// with `scripts/backend up jaeger`; OBSKIT_JAEGER_URL and
+// OBSKIT_JAEGER_OTLP override the query API and the OTLP/HTTP endpoint.
+func TestJaeger(t *testing.T) {
+	query := itest.URL(t, "jaeger", "http://127.0.0.1:16686", "/api/services")
+	endpoint := os.Getenv("OBSKIT_JAEGER_OTLP")
+	if endpoint == "" {
+		endpoint = "127.0.0.1:4318"
+	}
+	ctx := context.Background()
+	tp, shutdown, err := tracing.NewProvider(ctx, tracing.Options{
+		ServiceName: "obskit-middleware-test",
+		Exporter:    tracing.ExporterOTLPHTTP,
+		Endpoint:    endpoint,
+		Insecure:    true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tp.Tracer("obskit/middleware_test")
+	backend := metricstest.New()
+	reg := metrics.New(backend)
+	ins, err := middleware.NewInstrumenting(reg, middleware.InstrumentingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Server: ServeMux → endpoint chain (a traced, instrumented Sum).
+	sum := middleware.Chain(
+		tracing.EndpointMiddleware[[2]int, int](tr, "Sum"),
+		middleware.Instrument[[2]int, int](ins, "Sum"),
+	)(func(ctx context.Context, req [2]int) (int, error) {
+		_, span := tr.Start(ctx, "add")
+		defer span.End()
+		return req[0] + req[1], nil
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sum/{a}/{b}", func(w http.ResponseWriter, r *http.Request) {
+		a, _ := strconv.Atoi(r.PathValue("a"))
+		b, _ := strconv.Atoi(r.PathValue("b"))
+		v, err := sum(r.Context(), [2]int{a, b})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, v)
+	})
+	opts := middleware.HTTPOptions{Registry: reg, Tracer: tr}
+	h, err := middleware.NewHTTPHandler(mux, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	rt, err := middleware.NewTransport(srv.Client().Transport, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: rt}
+
+	rctx, root := tr.Start(ctx, "request")
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, srv.URL+"/sum/1/2", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	root.End()
+	if resp.StatusCode != 200 || string(body) != "3" {
+		t.Fatalf("response %d %q, want 200 \"3\"", resp.StatusCode, body)
+	}
+	traceID := root.SpanContext().TraceID().String()
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	// name → parent name, kind.
+	want := map[string]struct {
+		parent string
+		kind   trace.SpanKind
+	}{
+		"request":          {"", trace.SpanKindInternal},
+		"GET":              {"request", trace.SpanKindClient},
+		"GET /sum/{a}/{b}": {"GET", trace.SpanKindServer},
+		"Sum":              {"GET /sum/{a}/{b}", trace.SpanKindInternal},
+		"add":              {"Sum", trace.SpanKindInternal},
+	}
+	spans := pollJaeger(t, query, traceID, len(want), 20*time.Second)
+	if len(spans) != len(want) {
+		t.Errorf("trace has %d spans %v, want %d", len(spans), spanNames(spans), len(want))
+	}
+	byName := map[string]jaegerSpan{}
+	byID := map[string]jaegerSpan{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		byID[s.SpanID] = s
+	}
+	for name, w := range want {
+		s, ok := byName[name]
+		if !ok {
+			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, spanNames(spans))
+			continue
+		}
+		if s.TraceID != traceID {
+			t.Errorf("span %q has trace %s, want %s", name, s.TraceID, traceID)
+		}
+		switch got := byID[s.ParentSpanID].Name; {
+		case w.parent == "" && s.ParentSpanID != "":
+			t.Errorf("span %q has parent %s, want none", name, s.ParentSpanID)
+		case w.parent != "" && got != w.parent:
+			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, w.parent)
+		}
+		if !s.isKind(w.kind) {
+			t.Errorf("span %q has kind %v, want %v", name, s.Kind, w.kind)
+		}
+	}
+	if got := backend.Counter("endpoint.requests", "operation", "Sum", "outcome", "success"); got != 1 {
+		t.Errorf("endpoint.requests = %v, want 1", got)
+	}
+}
+
+// jaegerSpan is the part of an OTLP/JSON span, as Jaeger's /api/v3
+// returns it, that the test reads. IDs are hex.
+type jaegerSpan struct {
+	TraceID      string `json:"traceId"`
+	SpanID       string `json:"spanId"`
+	ParentSpanID string `json:"parentSpanId"`
+	Name         string `json:"name"`
+	Kind         any    `json:"kind"` // 2 or "SPAN_KIND_SERVER"
+}
+
+func (s jaegerSpan) isKind(k trace.SpanKind) bool {
+	names := map[trace.SpanKind]string{
+		trace.SpanKindInternal: "SPAN_KIND_INTERNAL",
+		trace.SpanKindServer:   "SPAN_KIND_SERVER",
+		trace.SpanKindClient:   "SPAN_KIND_CLIENT",
+	}
+	return s.Kind == float64(k) || s.Kind == names[k]
+}
+
+func spanNames(spans []jaegerSpan) []string {
+	names := make([]string, len(spans))
+	for i, s := range spans {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// pollJaeger reads the trace from Jaeger until it holds want spans or
+// the timeout passes.
+func pollJaeger(t *testing.T, query, traceID string, want int, timeout time.Duration) []jaegerSpan {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		spans, err := fetchTrace(client, query+"/api/v3/traces/"+traceID)
+		if err == nil && len(spans) >= want {
+			return spans
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s not complete in Jaeger after %v: %d of %d spans %v; last error: %v",
+				traceID, timeout, len(spans), want, spanNames(spans), err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func fetchTrace(client *http.Client, url string) ([]jaegerSpan, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
+	}
+	var tr struct {
+		Result struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct {
+					Spans []jaegerSpan `json:"spans"`
+				} `json:"scopeSpans"`
+			} `json:"resourceSpans"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
+	}
+	var spans []jaegerSpan
+	for _, rs := range tr.Result.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			spans = append(spans, ss.Spans...)
+		}
+	}
+	return spans, nil
+}
