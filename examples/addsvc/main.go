@@ -1,9 +1,15 @@
 // Command addsvc is a small service in Go kit's classic shape, wired with
-// obskit: metrics, traces and logs on every endpoint and on the HTTP
-// server, with the backend picked by one constructor call.
+// obskit: metrics, traces and logs on the service, on every endpoint and
+// on the HTTP server, with the metrics backend picked by one constructor
+// call in run. Everything is explicit; nothing is global.
 //
 //	go run ./examples/addsvc
 //	curl -s -XPOST -d '{"a":2,"b":3}' http://127.0.0.1:8080/sum
+//	curl -s http://127.0.0.1:8080/metrics | grep addsvc_
+//
+// It logs JSON to stdout (with trace_id and span_id), writes spans to
+// stdout or to the file named by -spans, and on SIGINT or SIGTERM stops
+// serving and flushes every span.
 package main
 
 import (
@@ -19,6 +25,7 @@ import (
 	"time"
 
 	"github.com/obskit/obskit/backends/expvar"
+	"github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
@@ -66,33 +73,63 @@ func run(ctx context.Context, args []string) error {
 	}()
 	tracer := tp.Tracer("addsvc")
 
-	// The one line that picks the metrics backend.
-	backend, err := expvar.New(expvar.Options{})
+	// The one line that picks the metrics backend: Prometheus here, or
+	// statsd.New(…), influx.New(…), … without touching anything below.
+	backend, err := prometheus.New(prometheus.Options{})
 	if err != nil {
 		return err
 	}
-	_ = metrics.New(backend, metrics.WithNamespace("addsvc"))
+	// expvar serves the same metrics on /debug/vars, through a Tee.
+	vars, err := expvar.New(expvar.Options{})
+	if err != nil {
+		return err
+	}
+	reg := metrics.New(metrics.Tee(backend, vars), metrics.WithNamespace("addsvc"))
 
-	eps := MakeEndpoints(NewBasicService())
+	// The service, decorated with the observer: metrics, a span and a
+	// log line per call.
+	obs, err := middleware.NewObserver(middleware.ObserverOptions{Registry: reg, Tracer: tracer, Logger: logger})
+	if err != nil {
+		return err
+	}
+	svc := observedService{obs: obs, next: NewBasicService()}
+
+	// The endpoints, each wrapped in tracing, instrumenting and logging.
+	ins, err := middleware.NewInstrumenting(reg, middleware.InstrumentingOptions{})
+	if err != nil {
+		return err
+	}
+	eps := MakeEndpoints(svc)
 	sum := middleware.Chain(
 		tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum"),
+		middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
 		logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum"),
 	)(eps.Sum)
 	concat := middleware.Chain(
 		tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat"),
+		middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
 		logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat"),
 	)(eps.Concat)
 
+	// The HTTP transport: routes, then the HTTP middleware (semantic
+	// convention metrics, a server span, panic recovery) around them.
 	mux := http.NewServeMux()
 	mux.Handle("POST /sum", handleJSON(sum))
 	mux.Handle("POST /concat", handleJSON(concat))
-	mux.Handle("GET /debug/vars", backend.Handler())
+	mux.Handle("GET /metrics", backend.Handler())
+	mux.Handle("GET /debug/vars", vars.Handler())
+	handler, err := middleware.NewHTTPHandler(mux, middleware.HTTPOptions{
+		Registry: reg, Tracer: tracer, Propagator: tracing.Propagator(), Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	logger.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
