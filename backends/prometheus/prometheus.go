@@ -65,7 +65,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
@@ -100,7 +102,17 @@ type Options struct {
 	// when exceeded the histogram is reset at most once an hour, else
 	// its resolution halves. Zero means 160.
 	NativeHistogramMaxBuckets uint32
+	// ExemplarInterval is the least time between two exemplars attached
+	// to the same bucket of the same series. Prometheus keeps only the
+	// latest exemplar of each bucket, and attaching one costs about a
+	// microsecond and ten allocations in client_golang, so under load
+	// most would be thrown away. Zero means DefaultExemplarInterval; a
+	// negative interval attaches one to every sampled observation.
+	ExemplarInterval time.Duration
 }
+
+// DefaultExemplarInterval is the default Options.ExemplarInterval.
+const DefaultExemplarInterval = time.Second
 
 // Backend is an obskit metrics.Backend that records into client_golang
 // collectors. It is safe for concurrent use.
@@ -110,6 +122,7 @@ type Backend struct {
 	handler http.Handler
 	native  float64 // bucket factor; 0 means no native histograms
 	maxNat  uint32
+	exEvery time.Duration
 
 	mu     sync.Mutex
 	series map[string]*metrics.Desc // name of every series declared → its instrument
@@ -132,6 +145,10 @@ func New(o Options) (*Backend, error) {
 			return nil, fmt.Errorf("prometheus: Options.Registerer %T is not a Gatherer: set Options.Gatherer", b.reg)
 		}
 		b.gather = g
+	}
+	b.exEvery = o.ExemplarInterval
+	if b.exEvery == 0 {
+		b.exEvery = DefaultExemplarInterval
 	}
 	if o.NativeHistograms {
 		b.native = o.NativeHistogramBucketFactor
@@ -206,12 +223,12 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 		o.NativeHistogramMaxBucketNumber = b.maxNat
 		o.NativeHistogramMinResetDuration = time.Hour
 	}
-	got, err := b.register(d, name, &histogramFamily{prom.NewHistogramVec(o, labels), d, b.native})
+	got, err := b.register(d, name, &histogramFamily{HistogramVec: prom.NewHistogramVec(o, labels), desc: d, native: b.native, exEvery: b.exEvery})
 	switch f := got.(type) {
 	case *histogramFamily:
 		return f, nil
 	case *prom.HistogramVec:
-		return &histogramFamily{f, d, b.native}, nil
+		return &histogramFamily{HistogramVec: f, desc: d, native: b.native, exEvery: b.exEvery}, nil
 	}
 	return nil, b.conflict(d, name, got, err)
 }
@@ -354,8 +371,9 @@ func (f *gaugeFamily) Bind(labelValues []string) metrics.GaugeHandle {
 // histogramFamily is a registered HistogramVec and its declaration.
 type histogramFamily struct {
 	*prom.HistogramVec
-	desc   *metrics.Desc
-	native float64
+	desc    *metrics.Desc
+	native  float64
+	exEvery time.Duration
 }
 
 // Bind returns a handle that observes with exemplars.
@@ -366,6 +384,11 @@ func (f *histogramFamily) Bind(labelValues []string) metrics.HistogramHandle {
 	}
 	h := &histogram{obs: o, noSpan: trace.SpanFromContext(context.Background())}
 	h.ex, _ = o.(prom.ExemplarObserver)
+	if h.ex != nil && f.exEvery > 0 {
+		h.every = int64(f.exEvery)
+		h.bounds = f.desc.Buckets
+		h.lastEx = make([]atomic.Int64, len(h.bounds)+1)
+	}
 	return h
 }
 
@@ -378,20 +401,37 @@ type histogram struct {
 	// comparing with it skips copying an empty SpanContext on the hot
 	// path.
 	noSpan trace.Span
+	// With an exemplar interval: the classic bucket bounds and, per
+	// bucket (the last for +Inf), when its last exemplar was attached.
+	every  int64
+	bounds []float64
+	lastEx []atomic.Int64
 }
 
 // Observe records v, with the trace ID of the sampled span in ctx as an
-// exemplar.
+// exemplar when its bucket has had none for the exemplar interval.
 func (h *histogram) Observe(ctx context.Context, v float64) {
-	if h.ex != nil {
+	if h.ex != nil && ctx != context.Background() {
 		if span := trace.SpanFromContext(ctx); span != h.noSpan {
-			if sc := span.SpanContext(); sc.IsValid() && sc.IsSampled() {
+			if sc := span.SpanContext(); sc.IsValid() && sc.IsSampled() && h.exemplarDue(v) {
 				h.ex.ObserveWithExemplar(v, prom.Labels{"trace_id": sc.TraceID().String()})
 				return
 			}
 		}
 	}
 	h.obs.Observe(v)
+}
+
+// exemplarDue reports whether v's bucket may take an exemplar now, and
+// if so claims it, so that concurrent observers attach only one.
+func (h *histogram) exemplarDue(v float64) bool {
+	if h.lastEx == nil {
+		return true
+	}
+	last := &h.lastEx[sort.SearchFloat64s(h.bounds, v)]
+	now := time.Now().UnixNano()
+	prev := last.Load()
+	return now-prev >= h.every && last.CompareAndSwap(prev, now)
 }
 
 // discard is a handle that records nothing.

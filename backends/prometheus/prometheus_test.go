@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -497,4 +498,49 @@ func TestBucketQuantile(t *testing.T) {
 	if math.Abs(got-3) > 1e-12 {
 		t.Errorf("p75 = %v, want 3", got)
 	}
+}
+
+// TestExemplarInterval checks that a bucket takes at most one exemplar per
+// interval, while other buckets still take theirs, and that a negative
+// interval attaches one to every sampled observation.
+func TestExemplarInterval(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		second   bool // whether the second trace's exemplar replaces the first
+	}{
+		{"hour", time.Hour, false},
+		{"every", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBackend(t, Options{ExemplarInterval: tc.interval})
+			h, err := metrics.New(b).NewHistogram(metrics.Opts{Name: "lat", Unit: metrics.UnitSeconds, Buckets: []float64{0.1, 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx1, tid1 := sampledWith("11111111111111111111111111111111")
+			ctx2, tid2 := sampledWith("22222222222222222222222222222222")
+			h.ObserveContext(ctx1, 0.5)
+			h.ObserveContext(ctx2, 0.6)  // same bucket as 0.5
+			h.ObserveContext(ctx2, 0.05) // another bucket
+			body := scrape(t, b.Handler(), "application/openmetrics-text; version=1.0.0")
+			want := tid1
+			if tc.second {
+				want = tid2
+			}
+			if line := `lat_seconds_bucket{le="1.0"} 3 # {trace_id="` + want + `"}`; !strings.Contains(body, line) {
+				t.Errorf("scrape lacks %s:\n%s", line, body)
+			}
+			if line := `lat_seconds_bucket{le="0.1"} 1 # {trace_id="` + tid2 + `"} 0.05`; !strings.Contains(body, line) {
+				t.Errorf("scrape lacks %s:\n%s", line, body)
+			}
+		})
+	}
+}
+
+func sampledWith(traceID string) (context.Context, string) {
+	tid, _ := trace.TraceIDFromHex(traceID)
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})
+	return trace.ContextWithRemoteSpanContext(context.Background(), sc), tid.String()
 }
