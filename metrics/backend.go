@@ -116,3 +116,11 @@ type GaugeHandle interface {
 type HistogramHandle interface {
 	Observe(ctx context.Context, value float64)
 }
+
+// ValueObserver may be implemented by a HistogramHandle whose Observe
+// does work with the context (such as looking up the span for an
+// exemplar): the Registry then calls ObserveValue for observations made
+// without a context (Histogram.Observe), skipping that work.
+type ValueObserver interface {
+	ObserveValue(value float64)
+}

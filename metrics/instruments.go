@@ -119,6 +119,10 @@ func (h *HistogramMetric) Bind(labelValues ...string) *HistogramMetric {
 // Observe records value; NaN and infinities are dropped and counted as
 // ProblemInvalidValue.
 func (h *HistogramMetric) Observe(value float64) {
+	if h.plain != nil && finite(value) {
+		h.plain.ObserveValue(value)
+		return
+	}
 	h.ObserveContext(context.Background(), value)
 }
 
@@ -142,4 +146,6 @@ func (h *HistogramMetric) Desc() *Desc { return h.inst.desc }
 // LabelValues returns the values of the declared labels of this child.
 func (h *HistogramMetric) LabelValues() []string { return h.values }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+// finite reports whether v is neither NaN nor infinite: v-v is NaN for
+// both, and NaN equals nothing.
+func finite(v float64) bool { return v-v == 0 }

@@ -49,6 +49,8 @@ type series[H any] struct {
 	h     H
 	eager bool
 	lazy  atomic.Pointer[H]
+	// plain is h when it also implements ValueObserver (histograms only).
+	plain ValueObserver
 }
 
 func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
@@ -235,6 +237,7 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	s := &series[H]{inst: inst, values: own, hash: h}
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.fam.Bind(own), true
+		s.plain, _ = any(s.h).(ValueObserver)
 	}
 	t := inst.table.Load()
 	if (inst.size+1)*2 > len(t.slots) {

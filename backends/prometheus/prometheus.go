@@ -422,6 +422,10 @@ func (h *histogram) Observe(ctx context.Context, v float64) {
 	h.obs.Observe(v)
 }
 
+// ObserveValue records v with no exemplar: the Registry calls it for
+// observations made without a context.
+func (h *histogram) ObserveValue(v float64) { h.obs.Observe(v) }
+
 // exemplarDue reports whether v's bucket may take an exemplar now, and
 // if so claims it, so that concurrent observers attach only one.
 func (h *histogram) exemplarDue(v float64) bool {
