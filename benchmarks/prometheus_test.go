@@ -69,6 +69,14 @@ func BenchmarkPrometheusCounterBound(b *testing.B) {
 			c.Inc()
 		}
 	})
+	b.Run("client_golang-Add", func(b *testing.B) {
+		// client_golang's own Add(1), the call obskit's bound Add makes.
+		c := newClientGolangCounter(b).WithLabelValues("GET", "200")
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Add(1)
+		}
+	})
 }
 
 func BenchmarkPrometheusCounterBoundParallel(b *testing.B) {

@@ -28,12 +28,23 @@ func (c *CounterMetric) Bind(labelValues ...string) *CounterMetric {
 // Add increments the counter by delta, which must be finite and ≥ 0;
 // any other delta is dropped and counted as ProblemInvalidValue.
 func (c *CounterMetric) Add(delta float64) {
+	// Small enough to inline, so that recording into a bound counter
+	// costs the caller one call: the backend's.
+	h := c.h
+	if !(delta >= 0 && delta <= math.MaxFloat64) {
+		h = c.slow
+	}
+	h.Add(delta)
+}
+
+// counterSlow is a counter series' slow handle.
+type counterSlow series[CounterHandle]
+
+func counterFallback(s *series[CounterHandle]) CounterHandle { return (*counterSlow)(s) }
+
+func (c *counterSlow) Add(delta float64) {
 	if !(delta >= 0) || delta > math.MaxFloat64 {
 		c.inst.problem(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
-		return
-	}
-	if c.eager {
-		c.h.Add(delta)
 		return
 	}
 	(*series[CounterHandle])(c).handle().Add(delta)
@@ -65,29 +76,46 @@ func (g *GaugeMetric) Bind(labelValues ...string) *GaugeMetric {
 // Set sets the gauge to value; NaN and infinities are dropped and counted
 // as ProblemInvalidValue.
 func (g *GaugeMetric) Set(value float64) {
-	if !finite(value) {
-		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
-		return
+	h := g.h
+	if value-value != 0 { // NaN or ±Inf; see finite
+		h = g.slow
 	}
-	if g.eager {
-		g.h.Set(value)
-		return
-	}
-	(*series[GaugeHandle])(g).handle().Set(value)
+	h.Set(value)
 }
 
 // Add adds delta, which may be negative, to the gauge; NaN and infinities
 // are dropped and counted as ProblemInvalidValue.
 func (g *GaugeMetric) Add(delta float64) {
-	if !finite(delta) {
-		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
-		return
+	h := g.h
+	if delta-delta != 0 { // NaN or ±Inf; see finite
+		h = g.slow
 	}
-	if g.eager {
-		g.h.Add(delta)
-		return
+	h.Add(delta)
+}
+
+// gaugeSlow is a gauge series' slow handle.
+type gaugeSlow series[GaugeHandle]
+
+func gaugeFallback(s *series[GaugeHandle]) GaugeHandle { return (*gaugeSlow)(s) }
+
+func (g *gaugeSlow) Set(value float64) {
+	if g.valid(value) {
+		(*series[GaugeHandle])(g).handle().Set(value)
 	}
-	(*series[GaugeHandle])(g).handle().Add(delta)
+}
+
+func (g *gaugeSlow) Add(delta float64) {
+	if g.valid(delta) {
+		(*series[GaugeHandle])(g).handle().Add(delta)
+	}
+}
+
+func (g *gaugeSlow) valid(v float64) bool {
+	if !finite(v) {
+		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(v, 'g', -1, 64))
+		return false
+	}
+	return true
 }
 
 // Desc returns the instrument's declaration as its backend received it.
@@ -119,22 +147,39 @@ func (h *HistogramMetric) Bind(labelValues ...string) *HistogramMetric {
 // Observe records value; NaN and infinities are dropped and counted as
 // ProblemInvalidValue.
 func (h *HistogramMetric) Observe(value float64) {
-	if h.plain != nil && finite(value) {
-		h.plain.ObserveValue(value)
-		return
+	p := h.plain
+	if value-value != 0 { // NaN or ±Inf; see finite
+		p = h.slowPlain
 	}
-	h.ObserveContext(context.Background(), value)
+	p.ObserveValue(value)
 }
 
 // ObserveContext records value like Observe; backends with exemplars link
 // it to the sampled span in ctx.
 func (h *HistogramMetric) ObserveContext(ctx context.Context, value float64) {
+	o := h.h
+	if value-value != 0 { // NaN or ±Inf; see finite
+		o = h.slow
+	}
+	o.Observe(ctx, value)
+}
+
+// backgroundObserver gives a handle without ValueObserver the method.
+type backgroundObserver struct{ h HistogramHandle }
+
+func (b backgroundObserver) ObserveValue(value float64) { b.h.Observe(context.Background(), value) }
+
+// ObserveValue implements ValueObserver.
+func (h *histogramSlow) ObserveValue(value float64) { h.Observe(context.Background(), value) }
+
+// histogramSlow is a histogram series' slow handle.
+type histogramSlow series[HistogramHandle]
+
+func histogramFallback(s *series[HistogramHandle]) HistogramHandle { return (*histogramSlow)(s) }
+
+func (h *histogramSlow) Observe(ctx context.Context, value float64) {
 	if !finite(value) {
 		h.inst.problem(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
-		return
-	}
-	if h.eager {
-		h.h.Observe(ctx, value)
 		return
 	}
 	(*series[HistogramHandle])(h).handle().Observe(ctx, value)

@@ -153,27 +153,27 @@ func New(backend Backend, opts ...Option) *Registry {
 // NewCounter declares a counter, or returns the one already declared
 // under the same name with identical options.
 func (r *Registry) NewCounter(o Opts) (*CounterMetric, error) {
-	m, err := declare(r, KindCounter, o, r.backend.DeclareCounter)
+	m, err := declare(r, KindCounter, o, r.backend.DeclareCounter, counterFallback)
 	return (*CounterMetric)(m), err
 }
 
 // NewGauge declares a gauge, or returns the one already declared under
 // the same name with identical options.
 func (r *Registry) NewGauge(o Opts) (*GaugeMetric, error) {
-	m, err := declare(r, KindGauge, o, r.backend.DeclareGauge)
+	m, err := declare(r, KindGauge, o, r.backend.DeclareGauge, gaugeFallback)
 	return (*GaugeMetric)(m), err
 }
 
 // NewHistogram declares a histogram, or returns the one already declared
 // under the same name with identical options.
 func (r *Registry) NewHistogram(o Opts) (*HistogramMetric, error) {
-	m, err := declare(r, KindHistogram, o, r.backend.DeclareHistogram)
+	m, err := declare(r, KindHistogram, o, r.backend.DeclareHistogram, histogramFallback)
 	return (*HistogramMetric)(m), err
 }
 
 // declare validates o, returns an identical earlier declaration, or
 // declares the instrument on the backend and returns its root series.
-func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (Family[H], error)) (*series[H], error) {
+func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (Family[H], error), fallback func(*series[H]) H) (*series[H], error) {
 	d, err := r.describe(kind, o)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: declare %s %q: %w", kind, o.Name, err)
@@ -192,7 +192,7 @@ func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (
 	if err != nil {
 		return nil, fmt.Errorf("metrics: declare %s %q: %w", kind, full, err)
 	}
-	inst := newInstrument(r, d, fam)
+	inst := newInstrument(r, d, fam, fallback)
 	r.instruments[full] = declared{desc: d, metric: inst.root}
 	return inst.root, nil
 }

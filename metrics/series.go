@@ -18,6 +18,9 @@ type instrument[H any] struct {
 	seed uint64
 	fam  Family[H]
 	root *series[H]
+	// fallback makes a series' slow handle: it validates values and
+	// binds lazily, so that the hot path makes one call either way.
+	fallback func(*series[H]) H
 
 	// table is read without locking; mu serialises inserts, growth and
 	// binding.
@@ -42,19 +45,24 @@ type series[H any] struct {
 	hash   uint64
 	// A series whose every label has a value is bound when made: h is
 	// set before the series is published and never changes, so the hot
-	// path reads it with no atomic load. Other series (the root of a
+	// path reads it with no atomic load or check. Other series (the root of a
 	// labelled instrument, intermediate children of a cumulative With)
 	// bind on first record into lazy, so they never become empty series
 	// in a backend.
 	h     H
 	eager bool
 	lazy  atomic.Pointer[H]
-	// plain is h when it also implements ValueObserver (histograms only).
-	plain ValueObserver
+	// slow checks values and binds on first use. The hot path records a
+	// valid value into h, anything else into slow: one call either way.
+	// A series that is not eager has h == slow.
+	slow H
+	// For histograms: plain observes without a context (h itself when it
+	// implements ValueObserver), slowPlain is slow's ObserveValue.
+	plain, slowPlain ValueObserver
 }
 
-func newInstrument[H any](r *Registry, d *Desc, fam Family[H]) *instrument[H] {
-	inst := &instrument[H]{reg: r, desc: d, name: d.FullName("."), seed: r.seed, fam: fam}
+func newInstrument[H any](r *Registry, d *Desc, fam Family[H], fallback func(*series[H]) H) *instrument[H] {
+	inst := &instrument[H]{reg: r, desc: d, name: d.FullName("."), seed: r.seed, fam: fam, fallback: fallback}
 	inst.table.Store(newTable[H](8))
 	vals := make([]string, len(d.Labels))
 	for i := range vals {
@@ -235,9 +243,17 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 		own[i] = strings.Clone(v) // never keep a caller's larger buffer alive
 	}
 	s := &series[H]{inst: inst, values: own, hash: h}
+	s.slow = inst.fallback(s)
+	s.slowPlain, _ = any(s.slow).(ValueObserver)
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.fam.Bind(own), true
-		s.plain, _ = any(s.h).(ValueObserver)
+		if p, ok := any(s.h).(ValueObserver); ok {
+			s.plain = p
+		} else if _, ok := any(s.h).(HistogramHandle); ok {
+			s.plain = backgroundObserver{any(s.h).(HistogramHandle)}
+		}
+	} else {
+		s.h, s.plain = s.slow, s.slowPlain
 	}
 	t := inst.table.Load()
 	if (inst.size+1)*2 > len(t.slots) {
