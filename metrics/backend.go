@@ -12,6 +12,7 @@ const (
 	KindHistogram
 )
 
+// String returns "counter", "gauge" or "histogram".
 func (k Kind) String() string {
 	switch k {
 	case KindCounter:

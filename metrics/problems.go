@@ -16,6 +16,7 @@ const (
 	numProblems
 )
 
+// String describes the problem in a few words.
 func (p Problem) String() string {
 	switch p {
 	case ProblemOddLabelValues:
@@ -40,6 +41,7 @@ type HotPathError struct {
 	Detail  string // the label name, value or limit involved
 }
 
+// Error implements error.
 func (e *HotPathError) Error() string {
 	return fmt.Sprintf("metrics: %s: %s (%s); recorded with the documented fallback, further occurrences are only counted", e.Metric, e.Problem, e.Detail)
 }
