@@ -2,7 +2,6 @@ package middleware_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -114,12 +113,12 @@ func TestJaeger(t *testing.T) {
 		"Sum":              {"GET /sum/{a}/{b}", trace.SpanKindInternal},
 		"add":              {"Sum", trace.SpanKindInternal},
 	}
-	spans := pollJaeger(t, query, traceID, len(want), 20*time.Second)
+	spans := itest.JaegerTrace(t, query, traceID, len(want), 20*time.Second)
 	if len(spans) != len(want) {
-		t.Errorf("trace has %d spans %v, want %d", len(spans), spanNames(spans), len(want))
+		t.Errorf("trace has %d spans %v, want %d", len(spans), itest.SpanNames(spans), len(want))
 	}
-	byName := map[string]jaegerSpan{}
-	byID := map[string]jaegerSpan{}
+	byName := map[string]itest.JaegerSpan{}
+	byID := map[string]itest.JaegerSpan{}
 	for _, s := range spans {
 		byName[s.Name] = s
 		byID[s.SpanID] = s
@@ -127,7 +126,7 @@ func TestJaeger(t *testing.T) {
 	for name, w := range want {
 		s, ok := byName[name]
 		if !ok {
-			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, spanNames(spans))
+			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, itest.SpanNames(spans))
 			continue
 		}
 		if s.TraceID != traceID {
@@ -139,91 +138,11 @@ func TestJaeger(t *testing.T) {
 		case w.parent != "" && got != w.parent:
 			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, w.parent)
 		}
-		if !s.isKind(w.kind) {
+		if !s.IsKind(w.kind) {
 			t.Errorf("span %q has kind %v, want %v", name, s.Kind, w.kind)
 		}
 	}
 	if got := backend.Counter("endpoint.requests", "operation", "Sum", "outcome", "success"); got != 1 {
 		t.Errorf("endpoint.requests = %v, want 1", got)
 	}
-}
-
-// jaegerSpan is the part of an OTLP/JSON span, as Jaeger's /api/v3
-// returns it, that the test reads. IDs are hex.
-type jaegerSpan struct {
-	TraceID      string `json:"traceId"`
-	SpanID       string `json:"spanId"`
-	ParentSpanID string `json:"parentSpanId"`
-	Name         string `json:"name"`
-	Kind         any    `json:"kind"` // 2 or "SPAN_KIND_SERVER"
-}
-
-func (s jaegerSpan) isKind(k trace.SpanKind) bool {
-	names := map[trace.SpanKind]string{
-		trace.SpanKindInternal: "SPAN_KIND_INTERNAL",
-		trace.SpanKindServer:   "SPAN_KIND_SERVER",
-		trace.SpanKindClient:   "SPAN_KIND_CLIENT",
-	}
-	return s.Kind == float64(k) || s.Kind == names[k]
-}
-
-func spanNames(spans []jaegerSpan) []string {
-	names := make([]string, len(spans))
-	for i, s := range spans {
-		names[i] = s.Name
-	}
-	return names
-}
-
-// pollJaeger reads the trace from Jaeger until it holds want spans or
-// the timeout passes.
-func pollJaeger(t *testing.T, query, traceID string, want int, timeout time.Duration) []jaegerSpan {
-	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		spans, err := fetchTrace(client, query+"/api/v3/traces/"+traceID)
-		if err == nil && len(spans) >= want {
-			return spans
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trace %s not complete in Jaeger after %v: %d of %d spans %v; last error: %v",
-				traceID, timeout, len(spans), want, spanNames(spans), err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func fetchTrace(client *http.Client, url string) ([]jaegerSpan, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
-	}
-	var tr struct {
-		Result struct {
-			ResourceSpans []struct {
-				ScopeSpans []struct {
-					Spans []jaegerSpan `json:"spans"`
-				} `json:"scopeSpans"`
-			} `json:"resourceSpans"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
-	}
-	var spans []jaegerSpan
-	for _, rs := range tr.Result.ResourceSpans {
-		for _, ss := range rs.ScopeSpans {
-			spans = append(spans, ss.Spans...)
-		}
-	}
-	return spans, nil
 }

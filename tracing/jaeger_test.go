@@ -2,10 +2,7 @@ package tracing_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -116,9 +113,9 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 		"client.inner": "client.outer",
 		"server.Sum":   "client.inner",
 	}
-	spans := pollJaeger(t, query, traceID, len(wantParent), 20*time.Second)
-	byName := map[string]jaegerSpan{}
-	byID := map[string]jaegerSpan{}
+	spans := itest.JaegerTrace(t, query, traceID, len(wantParent), 20*time.Second)
+	byName := map[string]itest.JaegerSpan{}
+	byID := map[string]itest.JaegerSpan{}
 	for _, s := range spans {
 		byName[s.Name] = s
 		byID[s.SpanID] = s
@@ -126,7 +123,7 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 	for name, parent := range wantParent {
 		s, ok := byName[name]
 		if !ok {
-			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, spanNames(spans))
+			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, itest.SpanNames(spans))
 			continue
 		}
 		if s.TraceID != traceID {
@@ -139,95 +136,10 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, parent)
 		}
 	}
-	if s := byName["server.Sum"]; s.Status.Message != "insufficient funds" || !s.Status.isError() {
+	if s := byName["server.Sum"]; s.Status.Message != "insufficient funds" || !s.Status.IsError() {
 		t.Errorf("server.Sum status = %+v, want error \"insufficient funds\"", s.Status)
 	}
-	if s := byName["client.outer"]; s.Status.isError() {
+	if s := byName["client.outer"]; s.Status.IsError() {
 		t.Errorf("client.outer status = %+v, want unset", s.Status)
 	}
-}
-
-// jaegerSpan is the part of an OTLP/JSON span, as Jaeger's /api/v3
-// returns it, that the test reads. IDs are hex.
-type jaegerSpan struct {
-	TraceID      string       `json:"traceId"`
-	SpanID       string       `json:"spanId"`
-	ParentSpanID string       `json:"parentSpanId"`
-	Name         string       `json:"name"`
-	Status       jaegerStatus `json:"status"`
-}
-
-type jaegerStatus struct {
-	Code    any    `json:"code"` // 2 or "STATUS_CODE_ERROR"
-	Message string `json:"message"`
-}
-
-func (s jaegerStatus) isError() bool {
-	return s.Code == float64(2) || s.Code == "STATUS_CODE_ERROR"
-}
-
-func spanNames(spans []jaegerSpan) []string {
-	names := make([]string, len(spans))
-	for i, s := range spans {
-		names[i] = s.Name
-	}
-	return names
-}
-
-// pollJaeger reads the trace from Jaeger until it holds want spans or
-// the timeout passes; the collector stores spans shortly after receiving
-// them, not at once.
-func pollJaeger(t *testing.T, query, traceID string, want int, timeout time.Duration) []jaegerSpan {
-	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(timeout)
-	var (
-		spans   []jaegerSpan
-		lastErr error
-	)
-	for {
-		spans, lastErr = fetchTrace(client, query+"/api/v3/traces/"+traceID)
-		if lastErr == nil && len(spans) >= want {
-			return spans
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trace %s not complete in Jaeger after %v: %d of %d spans %v; last error: %v",
-				traceID, timeout, len(spans), want, spanNames(spans), lastErr)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func fetchTrace(client *http.Client, url string) ([]jaegerSpan, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
-	}
-	var tr struct {
-		Result struct {
-			ResourceSpans []struct {
-				ScopeSpans []struct {
-					Spans []jaegerSpan `json:"spans"`
-				} `json:"scopeSpans"`
-			} `json:"resourceSpans"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
-	}
-	var spans []jaegerSpan
-	for _, rs := range tr.Result.ResourceSpans {
-		for _, ss := range rs.ScopeSpans {
-			spans = append(spans, ss.Spans...)
-		}
-	}
-	return spans, nil
 }

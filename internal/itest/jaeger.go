@@ -1,0 +1,107 @@
+package itest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// JaegerSpan is the part of an OTLP/JSON span, as Jaeger's /api/v3
+// returns it, that the tests read. IDs are hex.
+type JaegerSpan struct {
+	TraceID      string       `json:"traceId"`
+	SpanID       string       `json:"spanId"`
+	ParentSpanID string       `json:"parentSpanId"`
+	Name         string       `json:"name"`
+	Kind         any          `json:"kind"` // 2 or "SPAN_KIND_SERVER"
+	Status       JaegerStatus `json:"status"`
+}
+
+// JaegerStatus is a span's status as Jaeger returns it.
+type JaegerStatus struct {
+	Code    any    `json:"code"` // 2 or "STATUS_CODE_ERROR"
+	Message string `json:"message"`
+}
+
+// IsError reports whether the status is Error, in either encoding.
+func (s JaegerStatus) IsError() bool {
+	return s.Code == float64(2) || s.Code == "STATUS_CODE_ERROR"
+}
+
+// IsKind reports whether the span is of kind k, in either encoding.
+func (s JaegerSpan) IsKind(k trace.SpanKind) bool {
+	names := map[trace.SpanKind]string{
+		trace.SpanKindInternal: "SPAN_KIND_INTERNAL",
+		trace.SpanKindServer:   "SPAN_KIND_SERVER",
+		trace.SpanKindClient:   "SPAN_KIND_CLIENT",
+	}
+	return s.Kind == float64(k) || s.Kind == names[k]
+}
+
+// SpanNames returns the spans' names, for messages.
+func SpanNames(spans []JaegerSpan) []string {
+	names := make([]string, len(spans))
+	for i, s := range spans {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// JaegerTrace reads a trace from the Jaeger query API at query until it
+// holds want spans or timeout passes, when it fails the test. Jaeger
+// stores spans shortly after receiving them, not at once.
+func JaegerTrace(t testing.TB, query, traceID string, want int, timeout time.Duration) []JaegerSpan {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		spans, err := fetchTrace(client, query+"/api/v3/traces/"+traceID)
+		if err == nil && len(spans) >= want {
+			return spans
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s not complete in Jaeger after %v: %d of %d spans %v; last error: %v",
+				traceID, timeout, len(spans), want, SpanNames(spans), err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func fetchTrace(client *http.Client, url string) ([]JaegerSpan, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
+	}
+	var tr struct {
+		Result struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct {
+					Spans []JaegerSpan `json:"spans"`
+				} `json:"scopeSpans"`
+			} `json:"resourceSpans"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
+	}
+	var spans []JaegerSpan
+	for _, rs := range tr.Result.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			spans = append(spans, ss.Spans...)
+		}
+	}
+	return spans, nil
+}
