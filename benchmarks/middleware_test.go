@@ -17,19 +17,9 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	obskitprom "github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
-
-// newRegistry returns a Registry over obskit's Prometheus backend.
-func newRegistry(b *testing.B) *metrics.Registry {
-	pb, err := obskitprom.New(obskitprom.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return metrics.New(pb)
-}
 
 type sumRequest struct{ A, B int }
 
@@ -47,7 +37,7 @@ func sumEndpoint(_ context.Context, req sumRequest) (sumResponse, error) {
 // obskitSum is the no-op endpoint wrapped in obskit's instrumenting
 // middleware over obskit's Prometheus backend.
 func obskitSum(b *testing.B) middleware.Endpoint[sumRequest, sumResponse] {
-	ins, err := middleware.NewInstrumenting(newRegistry(b), middleware.InstrumentingOptions{})
+	ins, err := middleware.NewInstrumenting(newPromRegistry(b), middleware.InstrumentingOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -200,7 +190,7 @@ func itemsMux() *http.ServeMux {
 // (obskit's Prometheus backend).
 func obskitHandler(b *testing.B) http.Handler {
 	h, err := middleware.NewHTTPHandler(itemsMux(), middleware.HTTPOptions{
-		Registry: newRegistry(b),
+		Registry: newPromRegistry(b),
 		Tracer:   newTracerProvider().Tracer("bench"),
 	})
 	if err != nil {

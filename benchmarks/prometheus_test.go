@@ -40,6 +40,14 @@ func newPromHistogram(b *testing.B) *metrics.HistogramMetric {
 	return h
 }
 
+func newClientGolangCounter(b *testing.B) *prometheus.CounterVec {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests_total", Help: "h"}, []string{"method", "code"})
+	if err := prometheus.NewRegistry().Register(vec); err != nil {
+		b.Fatal(err)
+	}
+	return vec
+}
+
 func newClientGolangHistogram(b *testing.B) *prometheus.HistogramVec {
 	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "duration_seconds", Help: "h", Buckets: metrics.DefaultBuckets()}, []string{"method"})
 	if err := prometheus.NewRegistry().Register(vec); err != nil {
