@@ -114,28 +114,7 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 		"server.Sum":   "client.inner",
 	}
 	spans := itest.JaegerTrace(t, query, traceID, len(wantParent), 20*time.Second)
-	byName := map[string]itest.JaegerSpan{}
-	byID := map[string]itest.JaegerSpan{}
-	for _, s := range spans {
-		byName[s.Name] = s
-		byID[s.SpanID] = s
-	}
-	for name, parent := range wantParent {
-		s, ok := byName[name]
-		if !ok {
-			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, itest.SpanNames(spans))
-			continue
-		}
-		if s.TraceID != traceID {
-			t.Errorf("span %q has trace %s, want %s", name, s.TraceID, traceID)
-		}
-		switch got := byID[s.ParentSpanID].Name; {
-		case parent == "" && s.ParentSpanID != "":
-			t.Errorf("span %q has parent %s, want none", name, s.ParentSpanID)
-		case parent != "" && got != parent:
-			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, parent)
-		}
-	}
+	byName := itest.CheckTree(t, spans, traceID, wantParent)
 	if s := byName["server.Sum"]; s.Status.Message != "insufficient funds" || !s.Status.IsError() {
 		t.Errorf("server.Sum status = %+v, want error \"insufficient funds\"", s.Status)
 	}

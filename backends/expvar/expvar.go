@@ -64,8 +64,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
+	"github.com/obskit/obskit/internal/atomicfloat"
 	"github.com/obskit/obskit/internal/sketch"
 	"github.com/obskit/obskit/metrics"
 )
@@ -269,24 +269,17 @@ func appendNumber(b []byte, v float64) []byte {
 // series is one label set of an instrument: a counter or gauge value, or
 // a histogram's sketch.
 type series struct {
-	bits   atomic.Uint64 // counter or gauge value, as float64 bits
+	val    atomicfloat.Float64 // counter or gauge value
 	sketch *sketch.Sketch
 }
 
-func (s *series) value() float64 { return math.Float64frombits(s.bits.Load()) }
+func (s *series) value() float64 { return s.val.Load() }
 
 // Add implements metrics.CounterHandle and metrics.GaugeHandle.
-func (s *series) Add(delta float64) {
-	for {
-		old := s.bits.Load()
-		if s.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+delta)) {
-			return
-		}
-	}
-}
+func (s *series) Add(delta float64) { s.val.Add(delta) }
 
 // Set implements metrics.GaugeHandle.
-func (s *series) Set(value float64) { s.bits.Store(math.Float64bits(value)) }
+func (s *series) Set(value float64) { s.val.Store(value) }
 
 // Observe implements metrics.HistogramHandle.
 func (s *series) Observe(_ context.Context, value float64) { s.sketch.Add(value) }

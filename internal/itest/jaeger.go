@@ -105,3 +105,36 @@ func fetchTrace(client *http.Client, url string) ([]JaegerSpan, error) {
 	}
 	return spans, nil
 }
+
+// CheckTree checks that spans hold exactly one trace, traceID, whose
+// spans have the names and parents of wantParent (span name → parent
+// name, "" for the root), and returns the spans by name.
+func CheckTree(t testing.TB, spans []JaegerSpan, traceID string, wantParent map[string]string) map[string]JaegerSpan {
+	t.Helper()
+	if len(spans) != len(wantParent) {
+		t.Errorf("trace has %d spans %v, want %d", len(spans), SpanNames(spans), len(wantParent))
+	}
+	byName := map[string]JaegerSpan{}
+	byID := map[string]JaegerSpan{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		byID[s.SpanID] = s
+	}
+	for name, parent := range wantParent {
+		s, ok := byName[name]
+		if !ok {
+			t.Errorf("span %q did not arrive in Jaeger (got %v)", name, SpanNames(spans))
+			continue
+		}
+		if s.TraceID != traceID {
+			t.Errorf("span %q has trace %s, want %s", name, s.TraceID, traceID)
+		}
+		switch got := byID[s.ParentSpanID].Name; {
+		case parent == "" && s.ParentSpanID != "":
+			t.Errorf("span %q has parent %s, want none", name, s.ParentSpanID)
+		case parent != "" && got != parent:
+			t.Errorf("span %q has parent %q (%s), want %q", name, got, s.ParentSpanID, parent)
+		}
+	}
+	return byName
+}

@@ -18,8 +18,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
+	"github.com/obskit/obskit/internal/atomicfloat"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -49,14 +49,14 @@ type Series struct {
 	// values, sorted by name.
 	Labels []metrics.Label
 
-	bits atomic.Uint64 // counter and gauge value, as float64 bits
-	mu   sync.Mutex    // guards the histogram fields
-	obs  []float64
-	sum  float64
+	val atomicfloat.Float64 // counter or gauge value
+	mu  sync.Mutex          // guards the histogram fields
+	obs []float64
+	sum float64
 }
 
 // Value returns a counter's or gauge's current value.
-func (s *Series) Value() float64 { return math.Float64frombits(s.bits.Load()) }
+func (s *Series) Value() float64 { return s.val.Load() }
 
 // Histogram returns a copy of a histogram's observations.
 func (s *Series) Histogram() HistogramSnapshot {
@@ -76,17 +76,10 @@ func (s *Series) Label(name string) (string, bool) {
 }
 
 // Add implements metrics.CounterHandle and metrics.GaugeHandle.
-func (s *Series) Add(delta float64) {
-	for {
-		old := s.bits.Load()
-		if s.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+delta)) {
-			return
-		}
-	}
-}
+func (s *Series) Add(delta float64) { s.val.Add(delta) }
 
 // Set implements metrics.GaugeHandle.
-func (s *Series) Set(value float64) { s.bits.Store(math.Float64bits(value)) }
+func (s *Series) Set(value float64) { s.val.Store(value) }
 
 // Observe implements metrics.HistogramHandle.
 func (s *Series) Observe(_ context.Context, value float64) {
