@@ -118,10 +118,17 @@ type HistogramHandle interface {
 	Observe(ctx context.Context, value float64)
 }
 
-// ValueObserver may be implemented by a HistogramHandle whose Observe
-// does work with the context (such as looking up the span for an
-// exemplar): the Registry then calls ObserveValue for observations made
-// without a context (Histogram.Observe), skipping that work.
+// ValueObserver records a value with no context. client_golang's
+// prometheus.Observer is one.
 type ValueObserver interface {
-	ObserveValue(value float64)
+	Observe(value float64)
+}
+
+// ValueObserverProvider may be implemented by a HistogramHandle whose
+// Observe does work with its context (such as looking up the span for an
+// exemplar). The Registry then records the observations that come
+// without a context (Histogram.Observe) straight into ValueObserver's
+// result, skipping that work and a call.
+type ValueObserverProvider interface {
+	ValueObserver() ValueObserver
 }

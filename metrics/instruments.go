@@ -151,7 +151,7 @@ func (h *HistogramMetric) Observe(value float64) {
 	if value-value != 0 { // NaN or ±Inf; see finite
 		p = h.slowPlain
 	}
-	p.ObserveValue(value)
+	p.Observe(value)
 }
 
 // ObserveContext records value like Observe; backends with exemplars link
@@ -164,13 +164,11 @@ func (h *HistogramMetric) ObserveContext(ctx context.Context, value float64) {
 	o.Observe(ctx, value)
 }
 
-// backgroundObserver gives a handle without ValueObserver the method.
+// backgroundObserver observes into a histogram handle with
+// context.Background.
 type backgroundObserver struct{ h HistogramHandle }
 
-func (b backgroundObserver) ObserveValue(value float64) { b.h.Observe(context.Background(), value) }
-
-// ObserveValue implements ValueObserver.
-func (h *histogramSlow) ObserveValue(value float64) { h.Observe(context.Background(), value) }
+func (b backgroundObserver) Observe(value float64) { b.h.Observe(context.Background(), value) }
 
 // histogramSlow is a histogram series' slow handle.
 type histogramSlow series[HistogramHandle]

@@ -56,8 +56,8 @@ type series[H any] struct {
 	// valid value into h, anything else into slow: one call either way.
 	// A series that is not eager has h == slow.
 	slow H
-	// For histograms: plain observes without a context (h itself when it
-	// implements ValueObserver), slowPlain is slow's ObserveValue.
+	// For histograms: plain observes without a context (what h provides
+	// when it is a ValueObserverProvider), slowPlain through slow.
 	plain, slowPlain ValueObserver
 }
 
@@ -244,13 +244,15 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	}
 	s := &series[H]{inst: inst, values: own, hash: h}
 	s.slow = inst.fallback(s)
-	s.slowPlain, _ = any(s.slow).(ValueObserver)
+	if hh, ok := any(s.slow).(HistogramHandle); ok {
+		s.slowPlain = backgroundObserver{hh}
+	}
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.fam.Bind(own), true
-		if p, ok := any(s.h).(ValueObserver); ok {
-			s.plain = p
-		} else if _, ok := any(s.h).(HistogramHandle); ok {
-			s.plain = backgroundObserver{any(s.h).(HistogramHandle)}
+		if p, ok := any(s.h).(ValueObserverProvider); ok {
+			s.plain = p.ValueObserver()
+		} else if hh, ok := any(s.h).(HistogramHandle); ok {
+			s.plain = backgroundObserver{hh}
 		}
 	} else {
 		s.h, s.plain = s.slow, s.slowPlain
