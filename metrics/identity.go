@@ -11,11 +11,17 @@ import "unsafe"
 // other content while an entry holds it. An entry is made only for a
 // call whose identity is seen twice in a row on the content path, so
 // strings built afresh for every call (strconv.Itoa) never allocate
-// entries; they simply take the content path.
+// entries; they simply take the content path. The "seen before" mark is
+// kept per slot, so label sets used in turn are each cached.
 
 const (
 	recentLabels = 4  // label sets with more labels skip the cache
 	recentSlots  = 16 // entries per instrument, a power of two
+	// recentInstalls bounds the entries an instrument ever makes, so
+	// that label sets which share a slot and take turns cannot make it
+	// allocate on every call: past the bound, the cache keeps what it
+	// has and other calls take the content path.
+	recentInstalls = 4 * recentSlots
 )
 
 // recentEntry maps the identity of one in-order With call to its series.
@@ -55,13 +61,17 @@ func (inst *instrument[H]) findRecent(kv []string) *series[H] {
 // on the content path, and caches it once the same strings come twice.
 func (inst *instrument[H]) remember(kv []string, s *series[H]) {
 	id := identity(inst.seed, kv)
-	if inst.candidate.Load() != id {
-		inst.candidate.Store(id)
+	slot := recentSlot(id)
+	if inst.candidates[slot].Load() != id {
+		inst.candidates[slot].Store(id)
+		return
+	}
+	if inst.installs.Add(1) > recentInstalls {
 		return
 	}
 	e := &recentEntry[H]{s: s}
 	for i := range kv {
 		e.ptrs[i], e.lens[i] = unsafe.StringData(kv[i]), len(kv[i])
 	}
-	inst.recent[recentSlot(id)].Store(e)
+	inst.recent[slot].Store(e)
 }

@@ -403,3 +403,40 @@ func TestIdentityCache(t *testing.T) {
 		t.Errorf("%d series, want %d", n, 2*len(codes))
 	}
 }
+
+// BenchmarkWithHitAlternating: two label sets used in turn, as success
+// and failure are; both must be served from the identity cache.
+func BenchmarkWithHitAlternating(b *testing.B) {
+	reg := metrics.New(metrics.Discard())
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"method", "outcome"}})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i&1 == 0 {
+			c.With("method", "GET", "outcome", "success").Add(1)
+		} else {
+			c.With("method", "GET", "outcome", "error").Add(1)
+		}
+		i++
+	}
+}
+
+// TestIdentityCacheBoundsAllocations: many literal label sets taking
+// turns, so that some share a slot of the identity cache, must settle to
+// no allocation per With however they collide.
+func TestIdentityCacheBoundsAllocations(t *testing.T) {
+	reg := metrics.New(metrics.Discard())
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"code"}})
+	codes := []string{"200", "201", "204", "301", "302", "304", "400", "401", "403", "404", "409", "429", "500", "502", "503", "504", "100", "101", "206", "207", "208", "226", "300", "303", "305", "307", "308", "402", "405", "406", "407", "408"}
+	record := func() {
+		for _, code := range codes {
+			c.With("code", code).Add(1)
+		}
+	}
+	for range 100 {
+		record() // warm up: the cache fills and stops making entries
+	}
+	if allocs := testing.AllocsPerRun(100, record); allocs != 0 {
+		t.Errorf("%v allocations per round of %d label sets, want 0", allocs, len(codes))
+	}
+}

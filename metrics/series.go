@@ -33,8 +33,9 @@ type instrument[H any] struct {
 	reported atomic.Uint32 // one bit per Problem already reported
 
 	// recent is the identity cache in front of table (see identity.go).
-	recent    [recentSlots]atomic.Pointer[recentEntry[H]]
-	candidate atomic.Uint64 // identity of the last in-order call not in recent
+	recent     [recentSlots]atomic.Pointer[recentEntry[H]]
+	candidates [recentSlots]atomic.Uint64 // per slot, the last identity not in recent
+	installs   atomic.Int32               // entries made, up to recentInstalls
 }
 
 // series is one label set of an instrument. The concrete metric types
