@@ -31,8 +31,8 @@
 //   - an odd number of arguments: the last name gets UnsetLabelValue;
 //   - a label name that was not declared: the pair is ignored;
 //   - a value that is not valid UTF-8: invalid bytes become U+FFFD;
-//   - a counter delta that is negative, NaN or infinite, a histogram value
-//     that is NaN or infinite: the value is dropped;
+//   - a counter delta that is negative, NaN or infinite, a gauge or
+//     histogram value that is NaN or infinite: the value is dropped;
 //   - a new label set past the cardinality limit: recorded in the
 //     instrument's overflow series, whose every label is OverflowLabelValue.
 //
@@ -41,8 +41,16 @@
 // The constructors return concrete types (*CounterMetric, *GaugeMetric,
 // *HistogramMetric). Calling With on the concrete type keeps the variadic
 // arguments on the stack, so a With that finds a cached label set makes
-// no allocation; through the interface Go must heap-allocate them.
-// Middlewares bind their children once and call no With per request.
+// no allocation; through the interface Go must heap-allocate them. A
+// With whose values are the same strings as an earlier call's (string
+// constants, usually) is found by the strings' addresses without reading
+// them; other calls hash the values. Recording into a child inlines into
+// the caller and makes one call, the backend's. Middlewares bind their
+// children once (Bind) and call no With per request.
+//
+// Label values are copied when a label set is first seen, so a value cut
+// from a large buffer does not keep the buffer alive. Strings must not be
+// mutated through unsafe after they are passed to With.
 package metrics
 
 import "context"
