@@ -5,7 +5,7 @@
 // A Registry, made by New over a Backend, declares instruments, validates
 // every name and label, caches one child per label set and bounds the
 // number of label sets, so that every backend behaves the same way. The
-// backends (backends/prometheus, backends/statsd, …) are thin adapters:
+// backends (backends/prometheus, backends/expvar, …) are thin adapters:
 // they declare an instrument once and hand back one bound handle per label
 // set.
 //
