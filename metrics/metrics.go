@@ -34,7 +34,9 @@
 //   - a counter delta that is negative, NaN or infinite, a gauge or
 //     histogram value that is NaN or infinite: the value is dropped;
 //   - a new label set past the cardinality limit: recorded in the
-//     instrument's overflow series, whose every label is OverflowLabelValue.
+//     instrument's overflow series, whose every label is OverflowLabelValue;
+//   - a backend that returns no handle for a label set: its values are
+//     dropped and counted.
 //
 // # Performance
 //

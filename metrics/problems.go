@@ -13,6 +13,7 @@ const (
 	ProblemInvalidUTF8                    // a label value was not valid UTF-8
 	ProblemInvalidValue                   // a negative, NaN or infinite counter delta; a NaN or infinite gauge or histogram value
 	ProblemCardinality                    // a new label set past the cardinality limit
+	ProblemBackend                        // the backend returned no handle for a label set; its values are dropped
 	numProblems
 )
 
@@ -29,6 +30,8 @@ func (p Problem) String() string {
 		return "invalid value"
 	case ProblemCardinality:
 		return "cardinality limit reached"
+	case ProblemBackend:
+		return "backend returned no handle"
 	}
 	return "unknown problem"
 }
@@ -55,6 +58,9 @@ type Stats struct {
 	InvalidValues    uint64
 	// Overflows counts label sets recorded into an overflow series.
 	Overflows uint64
+	// BackendDrops counts values dropped because the backend returned no
+	// handle for their label set.
+	BackendDrops uint64
 }
 
 // Stats returns the registry's problem counts.
@@ -65,5 +71,6 @@ func (r *Registry) Stats() Stats {
 		InvalidUTF8:      r.problems[ProblemInvalidUTF8].Load(),
 		InvalidValues:    r.problems[ProblemInvalidValue].Load(),
 		Overflows:        r.problems[ProblemCardinality].Load(),
+		BackendDrops:     r.problems[ProblemBackend].Load(),
 	}
 }

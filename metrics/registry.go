@@ -192,6 +192,9 @@ func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (
 	if err != nil {
 		return nil, fmt.Errorf("metrics: declare %s %q: %w", kind, full, err)
 	}
+	if fam == nil {
+		return nil, fmt.Errorf("metrics: declare %s %q: backend %T returned no Family", kind, full, r.backend)
+	}
 	inst := newInstrument(r, d, fam, fallback)
 	r.instruments[full] = declared{desc: d, metric: inst.root}
 	return inst.root, nil

@@ -249,7 +249,7 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 		s.slowPlain = backgroundObserver{hh}
 	}
 	if !slices.Contains(own, UnsetLabelValue) {
-		s.h, s.eager = inst.fam.Bind(own), true
+		s.h, s.eager = inst.bind(own), true
 		if p, ok := any(s.h).(ValueObserverProvider); ok {
 			s.plain = p.ValueObserver()
 		} else if hh, ok := any(s.h).(HistogramHandle); ok {
@@ -285,8 +285,20 @@ func (s *series[H]) bind() H {
 	if p := s.lazy.Load(); p != nil {
 		return *p
 	}
-	h := s.inst.fam.Bind(s.values)
+	h := s.inst.bind(s.values)
 	s.lazy.Store(&h)
+	return h
+}
+
+// bind asks the backend for a label set's handle. A backend that returns
+// none gets its values dropped, counted as ProblemBackend, rather than a
+// panic on the hot path.
+func (inst *instrument[H]) bind(values []string) H {
+	h := inst.fam.Bind(values)
+	if any(h) == nil {
+		inst.problem(ProblemBackend, "Bind returned a nil handle for "+strings.Join(values, ","))
+		return any(dropBackend{inst.reg}).(H)
+	}
 	return h
 }
 

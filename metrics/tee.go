@@ -94,3 +94,11 @@ type nop struct{}
 func (nop) Add(float64)                      {}
 func (nop) Set(float64)                      {}
 func (nop) Observe(context.Context, float64) {}
+
+// dropBackend is the handle of a label set the backend gave none for: it
+// counts each value it drops.
+type dropBackend struct{ reg *Registry }
+
+func (d dropBackend) Add(float64)                      { d.reg.problems[ProblemBackend].Add(1) }
+func (d dropBackend) Set(float64)                      { d.reg.problems[ProblemBackend].Add(1) }
+func (d dropBackend) Observe(context.Context, float64) { d.reg.problems[ProblemBackend].Add(1) }
