@@ -47,16 +47,24 @@
 // HistogramVec of the same name, help and labels that the user
 // registered (a HistogramVec keeps the buckets it was made with). A
 // conflicting one (another kind, help, labels, or, from another Backend,
-// other unit or buckets) is an error from the Registry's constructor. Nothing panics, and nothing is registered on
-// client_golang's global DefaultRegisterer unless the user passes it.
+// other unit or buckets) is an error from the Registry's constructor.
+// Nothing panics, and nothing is registered on client_golang's global
+// DefaultRegisterer unless the user passes it.
 //
 // # Hot path
 //
-// Counter and gauge handles are client_golang's own children, so a bound
-// obskit counter costs one client_golang Add. A histogram handle observes
-// with an exemplar {trace_id="<32 hex digits>"} when the context carries
-// a valid, sampled OpenTelemetry span, and plainly otherwise, without
-// allocating.
+// Counters are a collector of this package's own, registered through
+// client_golang's Collector interface: the Registry already caches one
+// handle per label set, so a CounterVec's hash map of children would be a
+// second copy, and a child's Add is one atomic add with no check the
+// Registry has made already. A bound obskit counter's Add costs about what
+// client_golang's Inc costs. A CounterVec the user registered is reused
+// with its own children. Gauge handles are client_golang's own children.
+// A histogram handle observes with an exemplar
+// {trace_id="<32 hex digits>"} when the context carries a valid, sampled
+// OpenTelemetry span (at most one per bucket per
+// Options.ExemplarInterval), and plainly otherwise, without allocating;
+// an Observe with no context is client_golang's Observe itself.
 package prometheus
 
 import (
@@ -176,19 +184,20 @@ func New(o Options) (*Backend, error) {
 // (with exemplars) or protobuf format, as the scraper asks.
 func (b *Backend) Handler() http.Handler { return b.handler }
 
-// DeclareCounter implements metrics.Backend with a CounterVec.
+// DeclareCounter implements metrics.Backend with a collector of its own
+// (see counters), or reuses a CounterVec of the same shape that the user
+// registered.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
 	name, labels, consts, err := b.reserve(d)
 	if err != nil {
 		return nil, err
 	}
-	vec := prom.NewCounterVec(prom.CounterOpts{Name: name, Help: d.Help, ConstLabels: consts}, labels)
-	got, err := b.register(d, name, &counterFamily{vec, d})
+	got, err := b.register(d, name, &counterFamily{counters: newCounters(name, d.Help, labels, consts), desc: d})
 	switch f := got.(type) {
 	case *counterFamily:
 		return f, nil
 	case *prom.CounterVec:
-		return &counterFamily{f, d}, nil
+		return &counterFamily{user: f, desc: d}, nil
 	}
 	return nil, b.conflict(d, name, got, err)
 }
@@ -335,16 +344,21 @@ func familyDesc(c prom.Collector) (*metrics.Desc, float64) {
 	return nil, 0
 }
 
-// counterFamily is a registered CounterVec and the declaration it came
-// from.
+// counterFamily is a registered counter family and the declaration it
+// came from: this package's own collector, or a CounterVec that the user
+// registered under the same name and shape, which it reuses.
 type counterFamily struct {
-	*prom.CounterVec
+	*counters
+	user *prom.CounterVec
 	desc *metrics.Desc
 }
 
-// Bind returns client_golang's child itself: its Add is the handle's.
+// Bind returns the series' own child: its Add is the handle's.
 func (f *counterFamily) Bind(labelValues []string) metrics.CounterHandle {
-	c, err := f.GetMetricWithLabelValues(labelValues...)
+	if f.user == nil {
+		return f.bind(labelValues)
+	}
+	c, err := f.user.GetMetricWithLabelValues(labelValues...)
 	if err != nil {
 		// Unreachable: the Registry passes one valid UTF-8 value per
 		// declared label. Drop rather than panic.
