@@ -24,6 +24,11 @@ var (
 	// ErrConflict reports a name declared again with another kind, help,
 	// unit, labels or buckets.
 	ErrConflict = errors.New("conflicting declaration")
+	// ErrDelivery reports that a push backend could not deliver what was
+	// recorded: the server was unreachable, rejected the data, or the
+	// delivery timed out. Push backends pass it, wrapped with the cause,
+	// to their error handler and return it from Flush and Close.
+	ErrDelivery = errors.New("delivery failed")
 )
 
 // Opts declares an instrument.
