@@ -1,6 +1,11 @@
 package push
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
+
+var nl = []byte{'\n'}
 
 // Batch collects the lines of one flush and packs them into payloads of
 // at most the Pusher's MaxPayloadSize bytes, in buffers reused from flush
@@ -26,8 +31,9 @@ type payload struct {
 // what append returned) to Line. Its memory is reused by the next line.
 func (b *Batch) Scratch() []byte { return b.scratch[:0] }
 
-// Line adds one line, which must not contain '\n'; the Batch adds the
-// newline. A line goes into the current payload when it fits, else it
+// Line adds one line; the Batch adds the final newline. A line may hold
+// several lines joined by '\n' that must travel in one payload, in order
+// (statsd's negative gauge); each counts as a line. A line goes into the current payload when it fits, else it
 // starts a new one; a line longer than the payload size is a payload of
 // its own.
 func (b *Batch) Line(line []byte) {
@@ -40,8 +46,9 @@ func (b *Batch) Line(line []byte) {
 	p := &b.payloads[n-1]
 	p.b = append(p.b, line...)
 	p.b = append(p.b, '\n')
-	p.lines++
-	b.lines++
+	k := 1 + bytes.Count(line, nl)
+	p.lines += k
+	b.lines += k
 	b.scratch = line[:0]
 }
 
