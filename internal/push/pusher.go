@@ -237,14 +237,24 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	return errors.Join(ferr, err)
 }
 
-// send delivers the queue, oldest first, until a payload fails.
+// send delivers the queue, oldest first, until a payload fails. A
+// payload the server rejected (ErrRejected) is dropped and counted, and
+// sending goes on; its error is returned with the others.
 func (p *Pusher) send(ctx context.Context) error {
+	var rejected error
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
+				if errors.Is(err, ErrRejected) {
+					p.droppedRejected.Add(uint64(f[0].lines))
+					p.free = append(p.free, f[0].b)
+					f = f[1:]
+					rejected = errors.Join(rejected, err)
+					continue
+				}
 				p.queue[0] = f
-				return err
+				return errors.Join(rejected, err)
 			}
 			p.sent.Add(uint64(f[0].lines))
 			p.bytes.Add(uint64(len(f[0].b)))
@@ -253,7 +263,7 @@ func (p *Pusher) send(ctx context.Context) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, 1)
 	}
-	return nil
+	return rejected
 }
 
 func (p *Pusher) batch() *Batch {
