@@ -247,7 +247,14 @@ func (p *Pusher) send(ctx context.Context) error {
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
 				if errors.Is(err, ErrRejected) {
-					p.droppedRejected.Add(uint64(f[0].lines))
+					lost := f[0].lines
+					var pe *PartialError
+					if errors.As(err, &pe) && pe.Dropped >= 0 && pe.Dropped < lost {
+						lost = pe.Dropped
+						p.sent.Add(uint64(f[0].lines - lost))
+						p.bytes.Add(uint64(len(f[0].b)))
+					}
+					p.droppedRejected.Add(uint64(lost))
 					p.free = append(p.free, f[0].b)
 					f = f[1:]
 					rejected = errors.Join(rejected, err)

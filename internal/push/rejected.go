@@ -9,3 +9,18 @@ import "errors"
 // reports the error and goes on with the next payload. Any other Send
 // error keeps the payload queued for the next flush.
 var ErrRejected = errors.New("rejected by the server")
+
+// PartialError is a rejection of part of a payload: the server stored
+// the other lines (InfluxDB's "partial write: … dropped=N"). A Pusher
+// counts Dropped lines in Stats.DroppedRejected and the rest as sent. It
+// wraps ErrRejected and Err.
+type PartialError struct {
+	Dropped int
+	Err     error
+}
+
+// Error returns Err's message.
+func (e *PartialError) Error() string { return e.Err.Error() }
+
+// Unwrap returns ErrRejected and Err.
+func (e *PartialError) Unwrap() []error { return []error{ErrRejected, e.Err} }

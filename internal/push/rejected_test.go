@@ -67,3 +67,29 @@ func TestPusherRejectedIsDroppedNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type partialTransport struct{}
+
+func (partialTransport) Send(context.Context, []byte) error {
+	return &PartialError{Dropped: 1, Err: errors.New("partial write: field type conflict dropped=1")}
+}
+
+func (partialTransport) Close() error { return nil }
+
+func TestPusherPartialRejection(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	for _, k := range []string{"a", "b", "c"} {
+		s.NewCounter(Info{Key: k}).Add(1)
+	}
+	p, err := New(s, lineFlusher(s), partialTransport{}, Options{Name: "test", FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Flush(context.Background()); !errors.Is(err, ErrRejected) {
+		t.Fatalf("Flush = %v, want ErrRejected", err)
+	}
+	if st := p.Stats(); st.DroppedRejected != 1 || st.Sent != 2 || st.Queued != 0 {
+		t.Fatalf("stats %+v; want 1 rejected, 2 sent", st)
+	}
+	p.Close(context.Background())
+}
