@@ -3,12 +3,12 @@ package influx
 import (
 	"bytes"
 	"math"
-	"unicode/utf8"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	client "github.com/influxdata/influxdb1-client/v2"
 	"github.com/influxdata/influxdb1-client/models"
+	client "github.com/influxdata/influxdb1-client/v2"
 
 	"github.com/obskit/obskit/backends/backendtest"
 	"github.com/obskit/obskit/metrics"
