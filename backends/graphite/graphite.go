@@ -88,6 +88,8 @@ var quantiles = []struct {
 	suffix string
 }{{0.5, ".p50"}, {0.9, ".p90"}, {0.95, ".p95"}, {0.99, ".p99"}}
 
+var quantileQs = []float64{0.5, 0.9, 0.95, 0.99}
+
 // Stats is the delivery report.
 type Stats = push.Stats
 
@@ -131,6 +133,7 @@ type Backend struct {
 	idle   int // flushes after which a gauge is idle; 0 never
 	store  *push.Store
 	pusher *push.Pusher
+	qs     []float64 // flush scratch
 }
 
 // New returns a Backend writing to o.Addr. It does not dial: carbon may
@@ -256,8 +259,9 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sk.Sum(), ts))
 			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sk.Min(), ts))
 			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sk.Max(), ts))
-			for _, q := range quantiles {
-				bt.Line(b.appendStat(bt.Scratch(), s, q.suffix, sk.Quantile(q.q), ts))
+			b.qs = sk.Quantiles(b.qs[:0], quantileQs...)
+			for i, q := range quantiles {
+				bt.Line(b.appendStat(bt.Scratch(), s, q.suffix, b.qs[i], ts))
 			}
 		})
 	}

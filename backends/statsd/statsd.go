@@ -51,7 +51,13 @@
 // # Delivery
 //
 // Each flush packs lines into datagrams of at most MaxPacketSize bytes
-// (1432 by default: an Ethernet MTU less IP and UDP headers). A datagram
+// (1432 by default: an Ethernet MTU less IP and UDP headers). UDP loses
+// datagrams that arrive faster than the daemon reads them: on Linux a
+// burst of more than about a hundred datagrams into a socket buffer of
+// the default 208 KiB that the daemon does not drain at once is cut
+// short, which is one reason to keep MaxTimerValues bounded. Options.Network
+// "tcp" sends to statsd's TCP server instead (one stream, redialled with
+// backoff, nothing lost to a full buffer). A datagram
 // the kernel refuses (for example "connection refused" reported for the
 // previous one when nothing listens) stays queued with the rest of its
 // flush; at most MaxQueuedFlushes flushes wait, the oldest dropped first,
@@ -93,14 +99,19 @@ type Stats = push.Stats
 
 // Options configure a Backend. The zero value sends to DefaultAddr.
 type Options struct {
-	// Addr is the statsd server's UDP host:port; empty means DefaultAddr.
+	// Addr is the statsd server's host:port; empty means DefaultAddr.
 	Addr string
+	// Network is "udp" (the default when empty) or "tcp", which statsd
+	// 0.9 serves with its servers/tcp module: a stream loses nothing to
+	// a full socket buffer, where a burst of datagrams can.
+	Network string
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
 	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
 	Timeout time.Duration
-	// MaxPacketSize bounds a datagram; 0 means 1432 bytes.
+	// MaxPacketSize bounds a datagram; 0 means 1432 bytes. Over TCP it
+	// bounds one write, 16 KiB by default.
 	MaxPacketSize int
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// the server cannot be reached; 0 means 10, negative keeps none.
@@ -132,6 +143,18 @@ func New(o Options) (*Backend, error) {
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
 	}
+	var tr push.Transport
+	switch o.Network {
+	case "", "udp":
+		tr = push.NewUDP(o.Addr)
+	case "tcp":
+		tr = push.NewTCP(o.Addr, push.TCPOptions{})
+		if o.MaxPacketSize == 0 {
+			o.MaxPacketSize = 16 << 10 // bytes per write
+		}
+	default:
+		return nil, fmt.Errorf("statsd: Network %q, want \"udp\" or \"tcp\": %w", o.Network, metrics.ErrInvalidOption)
+	}
 	if o.FlushInterval < 0 {
 		return nil, fmt.Errorf("statsd: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
 	}
@@ -158,7 +181,7 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("statsd: %w", err)
 	}
 	b := &Backend{o: o, store: store}
-	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), push.NewUDP(o.Addr), push.Options{
+	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), tr, push.Options{
 		Name:             "statsd",
 		FlushInterval:    o.FlushInterval,
 		Timeout:          o.Timeout,

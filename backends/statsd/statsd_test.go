@@ -19,7 +19,14 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks that no goroutine outlives the tests, except the idle
+// keep-alive connections of net/http's shared transport that the
+// integration tests' readers leave.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+}
 
 func newBackend(t *testing.T, o statsd.Options) *statsd.Backend {
 	t.Helper()

@@ -230,7 +230,8 @@ type Histogram struct {
 	st          *state
 	maxValues   int
 	bufs        [2]histBuf
-	taken       uint64 // observations started at the last Take; flush only
+	taken       uint64   // observations started at the last Take; flush only
+	snap        Snapshot // handed to Take's f; flush only
 	Info
 }
 
@@ -317,7 +318,8 @@ func (h *Histogram) Take(dst []float64, f func(*Snapshot)) []float64 {
 	if n == 0 {
 		return dst
 	}
-	s := Snapshot{Count: n, Sketch: b.sketch, Rate: 1}
+	s := &h.snap
+	*s = Snapshot{Count: n, Sketch: b.sketch, Rate: 1}
 	if b.values != nil {
 		k := min(n, uint64(len(b.values)))
 		dst = dst[:0]
@@ -327,7 +329,7 @@ func (h *Histogram) Take(dst []float64, f func(*Snapshot)) []float64 {
 		s.Values = dst
 		s.Rate = float64(k) / float64(n)
 	}
-	f(&s)
+	f(s)
 	if b.sketch != nil {
 		b.sketch.Reset()
 	}

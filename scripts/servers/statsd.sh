@@ -2,8 +2,8 @@
 # integration tests of backends/statsd (and dogstatsd), sourced by
 # scripts/backend.
 #
-# UDP on 127.0.0.1:18125 (management TCP 18126, which the tests leave
-# alone), flushing every 2 s into scripts/servers/carbon.sh's line
+# UDP and TCP (statsd's servers/tcp) on 127.0.0.1:18125, management TCP
+# on 18126 (the tests send it "health"), flushing every 2 s into scripts/servers/carbon.sh's line
 # receiver (127.0.0.1:12003) with the non-legacy namespace:
 # stats.counters.<key>.count, stats.gauges.<key>, stats.timers.<key>.count,
 # .sum, .upper_90 … Two seconds, not one, so that no two flushes land in
@@ -26,7 +26,9 @@ statsd_install() {
 
 statsd_start() {
 	cat >"$dir/config.js" <<JS
-{ address: "127.0.0.1", port: $statsd_port, mgmt_address: "127.0.0.1", mgmt_port: 18126,
+{ servers: [ { server: "./servers/udp", address: "127.0.0.1", port: $statsd_port },
+             { server: "./servers/tcp", address: "127.0.0.1", port: $statsd_port } ],
+  mgmt_address: "127.0.0.1", mgmt_port: 18126,
   flushInterval: 2000, percentThreshold: [50, 90, 99],
   backends: ["./backends/graphite"],
   graphiteHost: "127.0.0.1", graphitePort: 12003,
