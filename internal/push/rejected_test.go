@@ -93,3 +93,36 @@ func TestPusherPartialRejection(t *testing.T) {
 	}
 	p.Close(context.Background())
 }
+
+// TestFlushWithNothingNewRetriesTheQueue: a flush that records nothing
+// new still delivers what an earlier one left queued, and Close reports
+// what it could not deliver.
+func TestFlushWithNothingNewRetriesTheQueue(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	c := s.NewCounter(Info{Key: "a"})
+	tr := &fakeTransport{down: true}
+	p, err := New(s, lineFlusher(s), tr, Options{Name: "test", FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(1)
+	if err := p.Flush(context.Background()); err == nil {
+		t.Fatal("flush while down succeeded")
+	}
+	tr.setDown(false)
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatalf("flush with nothing new: %v", err)
+	}
+	if got := tr.all(); got != "a x\n" || p.Stats().Queued != 0 {
+		t.Fatalf("delivered %q, queued %d; want the earlier flush delivered", got, p.Stats().Queued)
+	}
+	tr.setDown(true)
+	c.Add(1)
+	p.Flush(context.Background())
+	if err := p.Close(context.Background()); err == nil {
+		t.Fatal("Close that could not deliver returned nil")
+	}
+	if st := p.Stats(); st.DroppedClosed != 1 {
+		t.Fatalf("stats %+v, want 1 dropped by Close", st)
+	}
+}
