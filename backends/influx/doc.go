@@ -67,7 +67,10 @@
 //     server's message ("404 Not Found: database not found: \"x\"",
 //     "400 Bad Request: partial write: field type conflict: …"). It is
 //     not retried, so a conflict is reported once per flush that meets it
-//     (and the ErrorHandler at most once per 30 s), not in a loop.
+//     (and the ErrorHandler at most once per 30 s), not in a loop. A
+//     partial write ("partial write: … dropped=N"), where InfluxDB stored
+//     the batch's other points, counts N points as rejected and the rest
+//     as sent.
 //   - 5xx and connection errors: the batch stays queued and is retried
 //     first at the next flush; at most MaxQueuedFlushes flushes wait, the
 //     oldest dropped first and counted in Stats.DroppedQueueFull, so an
