@@ -12,8 +12,8 @@ import (
 	"time"
 
 	cgm "github.com/circonus-labs/circonus-gometrics"
-	kitlog "github.com/go-kit/log"
 	kitinflux "github.com/go-kit/kit/metrics/influx"
+	kitlog "github.com/go-kit/log"
 	influxdb "github.com/influxdata/influxdb1-client/v2"
 
 	"github.com/obskit/obskit/backends/circonus"
