@@ -15,7 +15,8 @@ import (
 )
 
 // Keys and message of the records that an Observer logs. The keys are
-// those of the logging package's EndpointMiddleware.
+// defined here once for every obskit log record about a call: the
+// logging package's EndpointMiddleware uses them too.
 const (
 	// ServiceCallMessage is the message of every record.
 	ServiceCallMessage = "service call"
@@ -167,7 +168,7 @@ func (o *Observer) operation(operation string) *bound {
 			m[k] = v
 		}
 	}
-	b := o.ins.bind(operation)
+	b := o.ins.bind(operation, false) // done sees only errors, never a response
 	m[operation] = b
 	o.bound.Store(&m)
 	return b

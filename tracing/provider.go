@@ -7,6 +7,9 @@
 // Propagator returns the W3C propagator that carries a trace across
 // process boundaries.
 //
+// Both constructors take an Options struct whose zero value is valid, the
+// convention of every obskit package (see the middleware package).
+//
 // The package keeps no global state: it never installs its provider or
 // propagator with otel.SetTracerProvider or otel.SetTextMapPropagator.
 // Pass them explicitly, or install them in func main if other libraries

@@ -101,14 +101,14 @@ func run(ctx context.Context, args []string) error {
 	}
 	eps := MakeEndpoints(svc)
 	sum := middleware.Chain(
-		tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum"),
+		tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum", tracing.EndpointOptions{}),
 		middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
-		logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum"),
+		logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
 	)(eps.Sum)
 	concat := middleware.Chain(
-		tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat"),
+		tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat", tracing.EndpointOptions{}),
 		middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
-		logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat"),
+		logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
 	)(eps.Concat)
 
 	// The HTTP transport: routes, then the HTTP middleware (semantic
