@@ -35,7 +35,10 @@ type ObserverOptions struct {
 	// NewInstrumenting declares, with "service" as their default prefix.
 	Registry *metrics.Registry
 	// Instrumenting configures those instruments. A prefix of "endpoint"
-	// shares them with the middlewares of NewInstrumenting.
+	// shares them with the middlewares of NewInstrumenting. Its
+	// IgnoreBusinessErrors has no effect here: an Observer sees the
+	// method's error, never a response, so its calls are only
+	// OutcomeSuccess or OutcomeError, and only those are bound.
 	Instrumenting InstrumentingOptions
 	// Tracer starts one span per call, named by the operation.
 	Tracer trace.Tracer

@@ -142,10 +142,12 @@ type Options struct {
 
 // Defaults of the Options fields whose zero value means a default.
 const (
-	// DefaultMaxQueueSize is four times the SDK's: with its batches of
-	// DefaultMaxExportBatchSize, the stdout exporter to a file keeps up
-	// with the example service under 50 concurrent clients on 2 cores
-	// without a drop.
+	// DefaultMaxQueueSize is four times the SDK's 2048. Measured with
+	// examples/addsvc writing spans to a file under 50 concurrent
+	// clients on a loaded 2-core machine (about 3 000 calls and 9 000
+	// spans a second): 2048 dropped 0.9 % of the spans in one run of
+	// two, 8192 none in four. A queued span holds its attributes and
+	// events, a few hundred bytes to a few KB.
 	DefaultMaxQueueSize       = 8192
 	DefaultMaxExportBatchSize = 512
 	DefaultBatchTimeout       = 5 * time.Second
