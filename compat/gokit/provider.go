@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,8 @@ type Provider struct {
 	timeout time.Duration
 
 	mu   sync.Mutex
-	errs []error
+	errs []error // the first maxKeptErrors
+	more int     // errors past those
 	stop sync.Once
 }
 
@@ -153,16 +155,28 @@ func (p *Provider) Stop() {
 	})
 }
 
-// Err returns every error the Provider has met so far, joined, or nil.
+// maxKeptErrors bounds the errors a Provider keeps for Err, so that code
+// asking again and again for a rejected instrument costs bounded memory.
+const maxKeptErrors = 16
+
+// Err returns the errors the Provider has met so far, joined, or nil: the
+// first 16 of them, and a count of any others.
 func (p *Provider) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.more > 0 {
+		return errors.Join(append(slices.Clip(p.errs), fmt.Errorf("gokit: %d more errors", p.more))...)
+	}
 	return errors.Join(p.errs...)
 }
 
 func (p *Provider) report(err error) {
 	p.mu.Lock()
-	p.errs = append(p.errs, err)
+	if len(p.errs) < maxKeptErrors {
+		p.errs = append(p.errs, err)
+	} else {
+		p.more++
+	}
 	p.mu.Unlock()
 	if p.onError != nil {
 		p.onError(err)
