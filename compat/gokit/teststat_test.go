@@ -57,6 +57,14 @@ type backendUnderTest struct {
 	counter   func() float64
 	gauge     func() float64
 	quantiles func() (p50, p90, p95, p99 float64)
+
+	// sample reads one series of the Prometheus text exposition, 0 when
+	// absent (prometheus only).
+	sample func(series string) float64
+	// decode reads the series with the given key of an instrument, by
+	// its name without the namespace, from /debug/vars into v; it leaves
+	// v alone when absent (expvar only).
+	decode func(name, key string, v any)
 }
 
 var backends = []struct {
@@ -116,6 +124,7 @@ func newPrometheus(t *testing.T) backendUnderTest {
 	bucketRE := regexp.MustCompile(`(?m)^ns_latency_bucket\{alpha="a",beta="b",le="([^"]+)"\} (\S+)$`)
 	return backendUnderTest{
 		reg:     metrics.New(b, metrics.WithNamespace("ns")),
+		sample:  sample,
 		counter: func() float64 { return sample(`ns_requests_total{alpha="a",beta="b"}`) },
 		gauge:   func() float64 { return sample(`ns_queue_depth{alpha="a",beta="b"}`) },
 		quantiles: func() (float64, float64, float64, float64) {
@@ -144,7 +153,7 @@ func newExpvar(t *testing.T) backendUnderTest {
 	}
 	// expvar's registry is process-global: a namespace of the test's own.
 	ns := fmt.Sprintf("gokit%08x", rand.Uint32())
-	series := func(name string) json.RawMessage {
+	decode := func(name, key string, v any) {
 		rec := httptest.NewRecorder()
 		b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/vars", nil))
 		var vars map[string]json.RawMessage
@@ -153,34 +162,31 @@ func newExpvar(t *testing.T) backendUnderTest {
 		}
 		raw, ok := vars[ns+"."+name]
 		if !ok {
-			return nil // not declared
+			return // not declared
 		}
 		var byKey map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &byKey); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		return byKey["alpha=a,beta=b"]
+		if raw, ok := byKey[key]; ok {
+			if err := json.Unmarshal(raw, v); err != nil {
+				t.Fatalf("%s{%s}: %s: %v", name, key, raw, err)
+			}
+		}
 	}
 	number := func(name string) float64 {
-		raw := series(name)
-		if raw == nil {
-			return 0 // never recorded
-		}
-		var v float64
-		if err := json.Unmarshal(raw, &v); err != nil {
-			t.Fatalf("%s: %s: %v", name, raw, err)
-		}
+		var v float64 // 0 when never recorded
+		decode(name, "alpha=a,beta=b", &v)
 		return v
 	}
 	return backendUnderTest{
 		reg:     metrics.New(b, metrics.WithNamespace(ns)),
+		decode:  decode,
 		counter: func() float64 { return number(counterName) },
 		gauge:   func() float64 { return number(gaugeName) },
 		quantiles: func() (float64, float64, float64, float64) {
-			var h struct{ P50, P90, P95, P99 float64 }
-			if err := json.Unmarshal(series(histogramName), &h); err != nil {
-				t.Fatalf("%s: %v", histogramName, err)
-			}
+			h := struct{ P50, P90, P95, P99 float64 }{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+			decode(histogramName, "alpha=a,beta=b", &h)
 			return h.P50, h.P90, h.P95, h.P99
 		},
 	}
