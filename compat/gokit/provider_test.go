@@ -12,6 +12,7 @@ import (
 
 	"github.com/obskit/obskit/compat/gokit"
 	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/metrics/metricstest"
 )
 
 var _ provider.Provider = (*gokit.Provider)(nil)
@@ -95,8 +96,8 @@ func TestProviderDeclares(t *testing.T) {
 // was not told about records without them, is counted, and never panics.
 func TestProviderUndeclaredLabels(t *testing.T) {
 	var handled []error
-	reg, b := newRegistry(t)
-	reg = metrics.New(b, metrics.WithNamespace("ns2"), metrics.WithErrorHandler(func(err error) { handled = append(handled, err) }))
+	b := metricstest.New()
+	reg := metrics.New(b, metrics.WithNamespace("ns2"), metrics.WithErrorHandler(func(err error) { handled = append(handled, err) }))
 	p, err := gokit.NewProvider(reg, gokit.ProviderOptions{})
 	if err != nil {
 		t.Fatal(err)
