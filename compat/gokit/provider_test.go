@@ -228,3 +228,27 @@ func TestProviderConcurrent(t *testing.T) {
 		t.Errorf("Err() = %v, want 16 conflicts and 784 more counted", err)
 	}
 }
+
+// FuzzSanitizeName: whatever Go kit code names an instrument, the
+// sanitised name holds only the bytes obskit's grammar allows, sanitising
+// again changes nothing, and a name that was valid is kept as it is.
+func FuzzSanitizeName(f *testing.F) {
+	for _, s := range []string{"requests", "request-count", "a.b_c", "µs", "\xff\xfe", "", "2xx", "a..b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := gokit.SanitizeName(name)
+		for i := 0; i < len(got); i++ {
+			c := got[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.') {
+				t.Fatalf("SanitizeName(%q) = %q: byte %d is %q", name, got, i, c)
+			}
+		}
+		if again := gokit.SanitizeName(got); again != got {
+			t.Fatalf("SanitizeName(%q) = %q, and again %q", name, got, again)
+		}
+		if _, err := metrics.New(metrics.Discard()).NewCounter(metrics.Opts{Name: name}); err == nil && got != name {
+			t.Fatalf("valid name %q sanitised to %q", name, got)
+		}
+	})
+}
