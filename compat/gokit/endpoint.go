@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/go-kit/kit/endpoint"
 
@@ -91,7 +92,7 @@ func as[T any](v any, what string) (T, error) {
 	}
 	t, ok := v.(T)
 	if !ok {
-		return zero, fmt.Errorf("%w: %s is %T, want %T", ErrType, what, v, &zero)
+		return zero, fmt.Errorf("%w: %s is %T, want %v", ErrType, what, v, reflect.TypeFor[T]())
 	}
 	return t, nil
 }

@@ -63,7 +63,7 @@ func TestToKitEndpoint(t *testing.T) {
 	if !errors.Is(err, gokit.ErrType) || resp != nil {
 		t.Errorf("Sum(*sumRequest) = %v, %v; want nil and ErrType", resp, err)
 	}
-	if !strings.Contains(err.Error(), "*gokit_test.sumRequest") {
+	if !strings.Contains(err.Error(), "request is *gokit_test.sumRequest, want gokit_test.sumRequest") {
 		t.Errorf("error %q does not name the type received", err)
 	}
 

@@ -37,8 +37,10 @@ func ToKitGauge(g metrics.Gauge) kitmetrics.Gauge {
 }
 
 // ToKitHistogram returns h as a Go kit metrics.Histogram; see
-// ToKitCounter. The result also implements metrics.ContextObserver when h
-// does, so code that looks for it still links observations to traces.
+// ToKitCounter. The result also implements metrics.ContextObserver: it
+// passes the context on when h takes one (every *metrics.HistogramMetric
+// does), so code that looks for it still links observations to traces,
+// and observes plainly otherwise.
 func ToKitHistogram(h metrics.Histogram) kitmetrics.Histogram {
 	switch h := h.(type) {
 	case nil:
