@@ -36,7 +36,9 @@
 // sent with "|@rate" (rate = sample size / values observed), so the
 // daemon's count (which adds 1/rate per value) stays unbiased; its sum and
 // percentiles come from the sample. Stats.DroppedSampled counts values so
-// represented by the rate.
+// represented by the rate. Each timer series holds two buffers of
+// MaxTimerValues float64s (one filling while the other is flushed): 16 KB
+// at the default of 1000.
 //
 // # Sanitising
 //

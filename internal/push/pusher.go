@@ -62,6 +62,12 @@ type Options struct {
 // ErrClosed is returned by Flush after Close.
 var ErrClosed = errors.New("push: closed")
 
+// ErrRejected, wrapped in an error from Transport.Send, says that the
+// server refused the payload for good (an HTTP 4xx): it is dropped and
+// counted in Stats.DroppedRejected instead of being retried, and the
+// next payload is sent.
+var ErrRejected = errors.New("rejected by the server")
+
 // Pusher runs a backend's flushes: on an interval in its own goroutine,
 // and on Flush and Close. It is safe for concurrent use.
 type Pusher struct {
@@ -228,6 +234,7 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, n)
 		p.droppedQueue.Add(lost)
+		p.report(fmt.Errorf("%s: %w: %d values dropped: %d flushes are waiting already (MaxQueuedFlushes)", p.o.Name, metrics.ErrDelivery, lost, limit))
 	}
 	var q int64
 	for _, f := range p.queue {
@@ -240,11 +247,11 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	return errors.Join(ferr, err)
 }
 
-// send delivers the queue, oldest first, until a payload fails. A
-// payload the server rejected (ErrRejected) is dropped and counted, and
-// sending goes on; its error is returned with the others.
-func (p *Pusher) send(ctx context.Context) error {
-	var rejected error
+// send delivers the queue, oldest first, until a payload fails; a
+// rejected payload (ErrRejected) is dropped and the next one sent, and
+// of a partly rejected one (PartialError) only the lines refused are
+// counted as dropped.
+func (p *Pusher) send(ctx context.Context) (rejected error) {
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
@@ -294,21 +301,26 @@ func (p *Pusher) fail(err error) error {
 	}
 	p.flushErrors.Add(1)
 	p.lastErr.Store(&err)
+	p.report(err)
+	return err
+}
+
+// report passes err to the ErrorHandler unless one was passed less than
+// ErrorInterval ago; the errors held back are counted in the next one.
+func (p *Pusher) report(err error) {
 	if p.o.ErrorHandler == nil {
-		return err
+		return
 	}
 	now := time.Now()
 	if !p.lastRep.IsZero() && now.Sub(p.lastRep) < p.o.ErrorInterval {
 		p.quiet++
-		return err
+		return
 	}
-	rep := err
 	if p.quiet > 0 {
-		rep = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
+		err = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
 	}
 	p.lastRep, p.quiet = now, 0
-	p.o.ErrorHandler(rep)
-	return err
+	p.o.ErrorHandler(err)
 }
 
 // WriteTo runs one flush and writes its lines to w instead of the
