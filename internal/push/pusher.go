@@ -212,14 +212,16 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	if ferr != nil {
 		ferr = p.fail(ferr)
 	}
-	if len(b.payloads) == 0 {
-		return ferr
-	}
 	if p.t == nil {
 		p.recycle(b.payloads)
 		return ferr
 	}
-	p.queue = append(p.queue, b.payloads)
+	if len(b.payloads) > 0 {
+		p.queue = append(p.queue, b.payloads)
+	}
+	if len(p.queue) == 0 {
+		return ferr
+	}
 	if explicit {
 		if r, ok := p.t.(backoffResetter); ok {
 			r.ResetBackoff()
