@@ -104,8 +104,9 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop, dial included; 0
-	// means FlushInterval.
+	// Timeout bounds a flush of the interval loop, dial included, and a
+	// Flush or Close whose context has no deadline; 0 means
+	// FlushInterval.
 	Timeout time.Duration
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// carbon cannot be reached; 0 means 10, negative keeps none.

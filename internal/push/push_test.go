@@ -424,3 +424,22 @@ func TestPusherRejected(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestPusherRetriesWithoutNewData: what is queued is sent at the next
+// flush even when nothing new was recorded.
+func TestPusherRetriesWithoutNewData(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	c := s.NewCounter(Info{Key: "a"})
+	tr := &fakeTransport{down: true}
+	p, _ := New(s, lineFlusher(s), tr, Options{FlushInterval: time.Hour})
+	defer p.Close(context.Background())
+	c.Add(1)
+	p.Flush(context.Background())
+	tr.setDown(false)
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.all(); got != "a x\n" {
+		t.Fatalf("delivered %q", got)
+	}
+}

@@ -40,7 +40,8 @@ type Options struct {
 	// FlushInterval is the time between two flushes of the loop.
 	// Required.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the loop, and a Flush or Close whose
+	// context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxPayloadSize bounds a payload (a datagram, or one write to a
 	// stream); 0 means DefaultMaxPacketSize.
@@ -195,8 +196,15 @@ func (p *Pusher) Close(ctx context.Context) error {
 	return err
 }
 
-// flush runs one flush with p.mu held.
+// flush runs one flush with p.mu held. A ctx without a deadline gets
+// Options.Timeout, so that a server that accepts but never reads cannot
+// hold Flush or Close forever.
 func (p *Pusher) flush(ctx context.Context, explicit bool) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.o.Timeout)
+		defer cancel()
+	}
 	p.flushes.Add(1)
 	b := p.batch()
 	ferr := p.f.AppendFlush(b)
