@@ -34,8 +34,8 @@ func (discardMetricExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.A
 	return sdkmetric.DefaultAggregationSelector(k)
 }
 func (discardMetricExporter) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
-func (discardMetricExporter) ForceFlush(context.Context) error                         { return nil }
-func (discardMetricExporter) Shutdown(context.Context) error                           { return nil }
+func (discardMetricExporter) ForceFlush(context.Context) error                          { return nil }
+func (discardMetricExporter) Shutdown(context.Context) error                            { return nil }
 
 func newOTLPBackend(b *testing.B) *otlp.Backend {
 	be, err := otlp.New(otlp.Options{Exporter: discardMetricExporter{}, FlushInterval: time.Hour, ServiceName: "bench"})
