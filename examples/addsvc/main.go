@@ -9,7 +9,9 @@
 //
 // It logs JSON to stdout (with trace_id and span_id), writes spans to
 // stdout or to the file named by -spans, and on SIGINT or SIGTERM stops
-// serving and flushes every span.
+// serving and flushes every span. With -otlp HOST:PORT it also exports
+// its metrics over OTLP/gRPC to an OpenTelemetry Collector there, every
+// 10 s and at exit.
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/obskit/obskit/backends/expvar"
+	"github.com/obskit/obskit/backends/otlp"
 	"github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/metrics"
@@ -43,6 +46,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
+	otlpEndpoint := fs.String("otlp", "", "also export metrics over OTLP/gRPC (plaintext) to the collector at this host:port")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +88,25 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := metrics.New(metrics.Tee(backend, vars), metrics.WithNamespace("addsvc"))
+	backends := []metrics.Backend{backend, vars}
+	if *otlpEndpoint != "" {
+		// And to an OpenTelemetry Collector, through a third Tee branch.
+		ob, err := otlp.New(otlp.Options{Endpoint: *otlpEndpoint, Insecure: true, ServiceName: "addsvc",
+			FlushInterval: 10 * time.Second,
+			ErrorHandler:  func(err error) { logger.Error("export metrics", "error", err) }})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ob.Close(cctx); err != nil {
+				logger.Error("export the last metrics", "error", err)
+			}
+		}()
+		backends = append(backends, ob)
+	}
+	reg := metrics.New(metrics.Tee(backends...), metrics.WithNamespace("addsvc"))
 
 	// The service, decorated with the observer: metrics, a span and a
 	// log line per call.
