@@ -75,7 +75,7 @@ func (m *memExporter) Export(_ context.Context, rm *metricdata.ResourceMetrics) 
 	}
 	m.res = map[string]string{}
 	for _, kv := range rm.Resource.Attributes() {
-		m.res[string(kv.Key)] = kv.Value.Emit()
+		m.res[string(kv.Key)] = kv.Value.AsString()
 	}
 	s := snapshot{}
 	for _, sm := range rm.ScopeMetrics {
@@ -258,7 +258,7 @@ func expoQuantile(p point, q float64) float64 {
 func attrMap(kvs []attribute.KeyValue) map[string]string {
 	m := make(map[string]string, len(kvs))
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.AsString()
 	}
 	return m
 }

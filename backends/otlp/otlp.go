@@ -125,6 +125,10 @@ const (
 	DefaultTimeout       = 10 * time.Second
 )
 
+// readerSlack is how much longer than Options.Timeout the reader waits
+// for a collection and its export.
+const readerSlack = time.Second
+
 // ScopeName is the instrumentation scope of every metric a Backend exports.
 const ScopeName = "github.com/obskit/obskit/backends/otlp"
 
@@ -233,7 +237,10 @@ func New(o Options) (*Backend, error) {
 	b.exp = newExporter(inner, b.prod, o.ErrorHandler)
 	b.reader = sdkmetric.NewPeriodicReader(b.exp,
 		sdkmetric.WithInterval(interval),
-		sdkmetric.WithTimeout(timeout),
+		// The exporter gives up after timeout; the reader's own bound (on
+		// collecting, exporting and Flush's wait) must not end first, or
+		// Flush would return before the export's result is known.
+		sdkmetric.WithTimeout(timeout+readerSlack),
 		sdkmetric.WithProducer(b.prod))
 	// The MeterProvider gives the reader its resource; no instrument is
 	// ever created on it.
