@@ -14,7 +14,7 @@
 # Listens on 127.0.0.1 only:
 #   14317 OTLP/gRPC, 14318 OTLP/HTTP    what the tests export to
 #   18889 prometheus exporter /metrics  what Prometheus scrapes
-#   13134 health check
+#   13134 health check (HTTP /status), 13135 the same over gRPC
 # Ready in about a second.
 
 # shellcheck source=/dev/null
@@ -24,6 +24,7 @@ otelcol_grpc=127.0.0.1:14317
 otelcol_http=127.0.0.1:14318
 otelcol_prom=127.0.0.1:18889
 otelcol_health=127.0.0.1:13134
+otelcol_health_grpc=127.0.0.1:13135 # healthcheckv2 always serves gRPC too
 
 otelcol_install() { jaeger_install; }
 
@@ -41,7 +42,7 @@ extensions:
   healthcheckv2:
     use_v2: true
     http: {endpoint: $otelcol_health}
-    grpc: null
+    grpc: {endpoint: $otelcol_health_grpc, transport: tcp}
 service:
   extensions: [healthcheckv2]
   telemetry: {metrics: {level: none}}
