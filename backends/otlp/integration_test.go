@@ -35,6 +35,7 @@ func TestIntegration(t *testing.T) {
 	itest.URL(t, "otelcol", "http://127.0.0.1:18889", "/metrics")
 	base := itest.URL(t, "prometheus", "http://127.0.0.1:19090", "/-/ready")
 	api := &promAPI{base: base, client: &http.Client{Timeout: 5 * time.Second}}
+	defer api.client.CloseIdleConnections()
 	for _, tc := range []struct {
 		name string
 		o    Options

@@ -84,6 +84,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -194,6 +195,7 @@ type Backend struct {
 	mp     *sdkmetric.MeterProvider
 	reader *sdkmetric.PeriodicReader
 
+	release   func() // after Close: releases what the exporter leaves open, or nil
 	flushMu   sync.Mutex // one Flush or Close at a time, so each reads its own result
 	closeOnce sync.Once
 	closeErr  error
@@ -220,8 +222,9 @@ func New(o Options) (*Backend, error) {
 		return nil, err
 	}
 	inner := o.Exporter
+	var release func()
 	if inner == nil {
-		if inner, err = o.newExporter(); err != nil {
+		if inner, release, err = o.newExporter(); err != nil {
 			return nil, fmt.Errorf("otlp: %w: %w", metrics.ErrInvalidOption, err)
 		}
 	}
@@ -232,7 +235,7 @@ func New(o Options) (*Backend, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	b := &Backend{families: make(map[string]declaredFamily)}
+	b := &Backend{families: make(map[string]declaredFamily), release: release}
 	b.prod = newProducer(o.Temporality == metricdata.DeltaTemporality, o.ExponentialHistograms)
 	b.exp = newExporter(inner, b.prod, o.ErrorHandler)
 	b.reader = sdkmetric.NewPeriodicReader(b.exp,
@@ -306,9 +309,9 @@ func (o *Options) resource() (*resource.Resource, error) {
 	return res, nil
 }
 
-// newExporter makes the OTLP exporter of o's protocol. Neither exporter
-// connects here.
-func (o *Options) newExporter() (sdkmetric.Exporter, error) {
+// newExporter makes the OTLP exporter of o's protocol, and a function to
+// call after its Shutdown. Neither exporter connects here.
+func (o *Options) newExporter() (sdkmetric.Exporter, func(), error) {
 	// The exporters' own timeout bounds each attempt; the reader's bounds
 	// the export with its retries, so give the exporter the same.
 	timeout := o.Timeout
@@ -330,13 +333,18 @@ func (o *Options) newExporter() (sdkmetric.Exporter, error) {
 		if o.Insecure {
 			opts = append(opts, otlpmetrichttp.WithInsecure())
 		}
+		// A transport of the Backend's own: the exporter's default is
+		// shared by the process and keeps its connections after Shutdown.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if o.TLSConfig != nil {
-			opts = append(opts, otlpmetrichttp.WithTLSClientConfig(o.TLSConfig))
+			tr.TLSClientConfig = o.TLSConfig.Clone()
 		}
+		opts = append(opts, otlpmetrichttp.WithHTTPClient(&http.Client{Transport: tr, Timeout: timeout}))
 		if o.Compression == "gzip" {
 			opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
 		}
-		return otlpmetrichttp.New(ctx, opts...)
+		exp, err := otlpmetrichttp.New(ctx, opts...)
+		return exp, tr.CloseIdleConnections, err
 	}
 	opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithTimeout(timeout)}
 	if o.Endpoint != "" {
@@ -354,7 +362,8 @@ func (o *Options) newExporter() (sdkmetric.Exporter, error) {
 	if o.Compression == "gzip" {
 		opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
 	}
-	return otlpmetricgrpc.New(ctx, opts...)
+	exp, err := otlpmetricgrpc.New(ctx, opts...)
+	return exp, nil, err
 }
 
 // Flush collects and exports everything recorded so far, and returns the
@@ -385,6 +394,9 @@ func (b *Backend) Close(ctx context.Context) error {
 		seq := b.exp.seq()
 		b.exp.closing.Store(true)
 		err := b.mp.Shutdown(ctx)
+		if b.release != nil {
+			b.release()
+		}
 		if rerr := b.exp.resultSince(seq); rerr != nil {
 			b.closeErr = rerr
 		} else if err != nil {

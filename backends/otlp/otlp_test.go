@@ -3,8 +3,11 @@ package otlp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +23,20 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks that no test leaves a goroutine behind, once the
+// keep-alive connections of the HTTP clients that read back from the
+// servers are closed.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // newMem returns a Backend exporting into a memExporter, closed at the
 // end of the test.
