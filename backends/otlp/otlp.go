@@ -195,7 +195,7 @@ type Backend struct {
 	mp     *sdkmetric.MeterProvider
 	reader *sdkmetric.PeriodicReader
 
-	release   func() // after Close: releases what the exporter leaves open, or nil
+	release   func()     // after Close: releases what the exporter leaves open, or nil
 	flushMu   sync.Mutex // one Flush or Close at a time, so each reads its own result
 	closeOnce sync.Once
 	closeErr  error
