@@ -47,8 +47,9 @@
 //
 // Cumulative (the default): each collection reports every series'
 // totals since it was bound. Delta: each collection reads and resets the
-// atomics; a series with nothing recorded since the last export is not
-// sent. In both, an export that fails loses nothing: cumulative totals
+// atomics of counters and histograms; a series with nothing recorded
+// since the last export is not sent. Gauges report their last value
+// either way. In both, an export that fails loses nothing: cumulative totals
 // are simply sent again, and a failed delta is carried into the next
 // collection and sent with it, so memory stays flat however long the
 // collector is away (one carried value per series). Min and max are those
@@ -156,7 +157,8 @@ type Options struct {
 	// Headers are sent with every export (gRPC metadata or HTTP headers).
 	Headers map[string]string
 	// TLSConfig configures TLS to the collector. Nil means the system's
-	// roots, unless Insecure is set.
+	// roots (over gRPC, OTEL_EXPORTER_OTLP_CERTIFICATE is honoured too),
+	// unless Insecure is set.
 	TLSConfig *tls.Config
 	// Insecure sends in plaintext. It cannot be combined with TLSConfig.
 	Insecure bool
