@@ -71,6 +71,43 @@ func TestIntegration(t *testing.T) {
 	}
 }
 
+// TestIntegrationExponential exports exponential histograms to the
+// collector, which must accept every point. (Its prometheus exporter
+// turns them into native histograms, which the Prometheus of the tests,
+// 2.42 without the native-histograms feature, does not scrape; their
+// buckets are checked by the unit tests.)
+func TestIntegrationExponential(t *testing.T) {
+	itest.URL(t, "otelcol", "http://127.0.0.1:18889", "/metrics")
+	for _, o := range []Options{
+		{Endpoint: collectorGRPC, Insecure: true, ExponentialHistograms: true},
+		{Protocol: ProtocolHTTP, Endpoint: collectorHTTP, Insecure: true, ExponentialHistograms: true, Temporality: metricdata.DeltaTemporality},
+	} {
+		o.FlushInterval, o.Timeout = time.Hour, 10*time.Second
+		b, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := metrics.New(b, metrics.WithNamespace(fmt.Sprintf("x%08x", rand.Uint32()))).NewHistogram(metrics.Opts{
+			Name: "latency", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range backendtest.HistogramValues(1000) {
+			if i%10 == 0 {
+				v = -v
+			}
+			h.With("route", "/a").Observe(v)
+		}
+		h.With("route", "/b").Observe(0)
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("%s: Close: %v", o.Protocol, err)
+		}
+		if st := b.Stats(); st.Sent != 2 || st.Dropped() != 0 {
+			t.Errorf("%s: Stats = %+v, want 2 points sent", o.Protocol, st)
+		}
+	}
+}
+
 // promName is the name under which the collector's prometheus exporter
 // exposes d: dots become '_', then the unit and _total suffixes.
 func promName(d *metrics.Desc) string {
