@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/obskit/obskit/metrics"
@@ -23,6 +25,15 @@ import (
 type rejecting struct {
 	colmetricpb.UnimplementedMetricsServiceServer
 	n int64
+
+	mu     sync.Mutex
+	tokens []string // the x-token header of each request
+}
+
+func (r *rejecting) token(t string) {
+	r.mu.Lock()
+	r.tokens = append(r.tokens, t)
+	r.mu.Unlock()
 }
 
 func (r *rejecting) response() *colmetricpb.ExportMetricsServiceResponse {
@@ -30,11 +41,14 @@ func (r *rejecting) response() *colmetricpb.ExportMetricsServiceResponse {
 		RejectedDataPoints: r.n, ErrorMessage: "too old"}}
 }
 
-func (r *rejecting) Export(context.Context, *colmetricpb.ExportMetricsServiceRequest) (*colmetricpb.ExportMetricsServiceResponse, error) {
+func (r *rejecting) Export(ctx context.Context, _ *colmetricpb.ExportMetricsServiceRequest) (*colmetricpb.ExportMetricsServiceResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	r.token(strings.Join(md.Get("x-token"), ","))
 	return r.response(), nil
 }
 
 func (r *rejecting) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.token(req.Header.Get("X-Token"))
 	io.Copy(io.Discard, req.Body) //nolint:errcheck
 	out, _ := proto.Marshal(r.response())
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -43,7 +57,7 @@ func (r *rejecting) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // TestPartialSuccessOverTheWire checks that points a receiver rejects are
 // counted and reported, over both transports, through the exporters'
-// own partial-success errors.
+// own partial-success errors; and that Options.Headers are sent.
 func TestPartialSuccessOverTheWire(t *testing.T) {
 	recv := &rejecting{n: 2}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,6 +78,7 @@ func TestPartialSuccessOverTheWire(t *testing.T) {
 		t.Run(string(o.Protocol), func(t *testing.T) {
 			var reported error
 			o.Insecure, o.FlushInterval, o.Timeout = true, time.Hour, 5*time.Second
+			o.Headers = map[string]string{"x-token": "s3cret"}
 			o.ErrorHandler = func(err error) { reported = err }
 			b, err := New(o)
 			if err != nil {
@@ -83,6 +98,11 @@ func TestPartialSuccessOverTheWire(t *testing.T) {
 			if st := b.Stats(); st.Sent != 1 || st.DroppedRejected != 2 || st.FlushErrors != 1 || st.Queued != 0 {
 				t.Errorf("Stats = %+v", st)
 			}
+			recv.mu.Lock()
+			if n := len(recv.tokens); n == 0 || recv.tokens[n-1] != "s3cret" {
+				t.Errorf("x-token headers received: %q, want s3cret", recv.tokens)
+			}
+			recv.mu.Unlock()
 		})
 	}
 }
