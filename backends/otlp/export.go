@@ -67,6 +67,11 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		err = e.inner.Export(ctx, rm)
 	}
 	rejected, partial := partialSuccess(err)
+	if partial && rejected == 0 {
+		// A partial success that rejects nothing is a warning (OTLP
+		// spec): everything was delivered.
+		err, partial = nil, false
+	}
 	delivered := err == nil || partial
 	// Tell the producer before anything else can collect.
 	e.prod.commit(delivered)

@@ -73,7 +73,8 @@
 // Options.ErrorHandler wrapping metrics.ErrDelivery, at most once a
 // minute with a count of those left unreported, and is counted in Stats;
 // a partial success (the collector rejected some points) counts the
-// rejected points in Stats.DroppedRejected. Nothing is lost until Close:
+// rejected points in Stats.DroppedRejected (one that rejects none is a
+// warning, and the export a success). Nothing is lost until Close:
 // if its final export fails, its points are counted in
 // Stats.DroppedClosed. Values recorded after Close are not exported.
 // The SDK's global error handler (otel.Handle) never sees these errors.

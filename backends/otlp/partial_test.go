@@ -2,6 +2,8 @@ package otlp
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +16,7 @@ import (
 
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -37,6 +40,9 @@ func (r *rejecting) token(t string) {
 }
 
 func (r *rejecting) response() *colmetricpb.ExportMetricsServiceResponse {
+	if r.n == 0 {
+		return &colmetricpb.ExportMetricsServiceResponse{}
+	}
 	return &colmetricpb.ExportMetricsServiceResponse{PartialSuccess: &colmetricpb.ExportMetricsPartialSuccess{
 		RejectedDataPoints: r.n, ErrorMessage: "too old"}}
 }
@@ -103,6 +109,47 @@ func TestPartialSuccessOverTheWire(t *testing.T) {
 				t.Errorf("x-token headers received: %q, want s3cret", recv.tokens)
 			}
 			recv.mu.Unlock()
+		})
+	}
+}
+
+// TestTLS exports over TLS to receivers whose certificate only
+// Options.TLSConfig trusts.
+func TestTLS(t *testing.T) {
+	recv := &rejecting{}
+	hs := httptest.NewTLSServer(recv)
+	defer hs.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&hs.TLS.Certificates[0])))
+	colmetricpb.RegisterMetricsServiceServer(gs, recv)
+	go gs.Serve(ln) //nolint:errcheck
+	defer gs.Stop()
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+
+	for _, o := range []Options{
+		{Protocol: ProtocolGRPC, Endpoint: ln.Addr().String()},
+		{Protocol: ProtocolHTTP, Endpoint: strings.TrimPrefix(hs.URL, "https://")},
+	} {
+		t.Run(string(o.Protocol), func(t *testing.T) {
+			o.FlushInterval, o.Timeout = time.Hour, 5*time.Second
+			o.TLSConfig = &tls.Config{RootCAs: roots, ServerName: "example.com", MinVersion: tls.VersionTLS12}
+			b, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close(context.Background())
+			c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "c"})
+			c.Add(1)
+			if err := b.Flush(context.Background()); err != nil {
+				t.Errorf("Flush over TLS: %v", err)
+			}
+			if st := b.Stats(); st.Sent != 1 {
+				t.Errorf("Stats = %+v", st)
+			}
 		})
 	}
 }
