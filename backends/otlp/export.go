@@ -12,12 +12,13 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/obskit/obskit/internal/push"
 	"github.com/obskit/obskit/metrics"
 )
 
 // reportEvery is the least time between two delivery errors handed to
-// Options.ErrorHandler.
-const reportEvery = time.Minute
+// Options.ErrorHandler, the same as the other push backends'.
+const reportEvery = push.DefaultErrorInterval
 
 // exporter wraps the SDK exporter the PeriodicReader exports through: it
 // counts what was delivered, tells the producer, and reports failures
