@@ -6,6 +6,7 @@
 //	go run ./examples/addsvc
 //	curl -s -XPOST -d '{"a":2,"b":3}' http://127.0.0.1:8080/sum
 //	curl -s http://127.0.0.1:8080/metrics | grep addsvc_
+//	grpcurl -plaintext -import-path examples/addsvc/pb -proto addsvc.proto -d '{"a":2,"b":3}' 127.0.0.1:8082 addsvc.Add/Sum
 //
 // It logs JSON to stdout (with trace_id and span_id), writes spans to
 // stdout or to the file named by -spans, and on SIGINT or SIGTERM stops
@@ -42,6 +43,7 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	grpcAddr := fs.String("grpc.addr", "127.0.0.1:8082", "gRPC listen address")
 	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,8 +133,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	logger.Info("listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+
+	// The gRPC transport of the same endpoints, on its own port.
+	gsrv, gln, err := listenGRPC(*grpcAddr, reg, tracer, logger, Endpoints{Sum: sum, Concat: concat})
+	if err != nil {
+		return err
+	}
+	defer stopGRPC(gsrv, 5*time.Second)
+	logger.Info("listening", "grpc.addr", gln.Addr().String())
+	go func() { errc <- gsrv.Serve(gln) }()
 	select {
 	case err := <-errc:
 		return err

@@ -32,7 +32,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	spans := filepath.Join(dir, "spans.json")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-spans", spans)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-spans", spans)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
