@@ -50,6 +50,14 @@
 // for streaming methods only, where the count says something (a unary
 // call has one message each way).
 //
+// A server call whose deadline has passed when its handler returns is
+// recorded as DEADLINE_EXCEEDED, even when the handler saw the context
+// cancelled: a client cancels the call when its deadline expires, and
+// that may reach the server before the server's own timer fires. A
+// cancellation that reaches the handler before the server's deadline is
+// recorded as CANCELLED; which one a call whose deadline expires gets is
+// a race of a millisecond or so.
+//
 // The duration is measured as the span's: from the interceptor's entry
 // until the handler returns (server), or until the status arrives
 // (client; for streams, when gRPC reports the call finished through
