@@ -157,7 +157,7 @@ func statusOf(err error) *status.Status {
 // duration, message counts (of a streaming call; -1 for a unary one), log
 // record and span, ended last so that a test that sees it ended sees the
 // rest.
-func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.Time, err error, requests, responses int64) {
+func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.Time, err error, requests, responses int64, attrs ...attribute.KeyValue) {
 	dur := time.Since(begin).Seconds()
 	st := statusOf(err)
 	ci := codeIndex(st.Code())
@@ -191,11 +191,14 @@ func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.T
 		}
 	}
 	if span != nil {
-		if failed {
-			span.SetAttributes(attribute.String(StatusCodeKey, codeName(ci)), attribute.String(ErrorTypeKey, codeName(ci)))
-			span.SetStatus(codes.Error, truncate(st.Message()))
-		} else {
-			span.SetAttributes(attribute.String(StatusCodeKey, codeName(ci)))
+		if span.IsRecording() {
+			var buf [4]attribute.KeyValue
+			all := append(buf[:0], attribute.String(StatusCodeKey, codeName(ci)))
+			if failed {
+				all = append(all, attribute.String(ErrorTypeKey, codeName(ci)))
+				span.SetStatus(codes.Error, truncate(st.Message()))
+			}
+			span.SetAttributes(append(all, attrs...)...)
 		}
 		span.End()
 	}

@@ -99,7 +99,8 @@ func (s *Server) UnaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		if r := recover(); r != nil {
 			resp, err = nil, s.recovered(ctx, m, span, r)
 		}
-		s.end(ctx, m, span, begin, recorded(ctx, err), -1, -1)
+		pa, n := peerAttrs(ctx, span)
+		s.end(ctx, m, span, begin, recorded(ctx, err), -1, -1, pa[:n]...)
 	}()
 	return handler(ctx, req)
 }
@@ -122,7 +123,8 @@ func (s *Server) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		if r := recover(); r != nil {
 			err = s.recovered(ctx, m, span, r)
 		}
-		s.end(ctx, m, span, begin, recorded(ctx, err), w.received.Load(), w.sent.Load())
+		pa, n := peerAttrs(ctx, span)
+		s.end(ctx, m, span, begin, recorded(ctx, err), w.received.Load(), w.sent.Load(), pa[:n]...)
 	}()
 	return handler(srv, w)
 }
@@ -157,17 +159,26 @@ func (s *Server) start(ctx context.Context, m *method, full string) (context.Con
 	}
 	ctx = s.prop.Extract(ctx, incomingCarrier{ctx})
 	ctx, span := s.tracer.Start(ctx, m.spanName, m.start...)
-	if span.IsRecording() {
-		if m == s.other {
-			span.SetAttributes(attribute.String(MethodOriginalKey, truncate(full)))
-		}
-		if p, ok := peer.FromContext(ctx); ok {
-			if a, ok := p.Addr.(*net.TCPAddr); ok {
-				span.SetAttributes(attribute.String(PeerAddrKey, a.IP.String()), attribute.Int(PeerPortKey, a.Port))
-			}
-		}
+	if m == s.other && span.IsRecording() {
+		span.SetAttributes(attribute.String(MethodOriginalKey, truncate(full)))
 	}
 	return ctx, span
+}
+
+// peerAttrs returns the network.peer attributes of the call in ctx, set
+// on the span when it ends, with its status: one SetAttributes, so that
+// the span's attributes grow once.
+func peerAttrs(ctx context.Context, span trace.Span) (attrs [2]attribute.KeyValue, n int) {
+	if span == nil || !span.IsRecording() {
+		return attrs, 0
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		if a, ok := p.Addr.(*net.TCPAddr); ok {
+			attrs[0], attrs[1] = attribute.String(PeerAddrKey, a.IP.String()), attribute.Int(PeerPortKey, a.Port)
+			return attrs, 2
+		}
+	}
+	return attrs, 0
 }
 
 // recovered handles a panic with value r: it counts, logs and records it
