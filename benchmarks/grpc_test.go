@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -50,7 +51,11 @@ func grpcPair(b *testing.B, sopts []grpc.ServerOption, copts []grpc.DialOption) 
 // obskitGRPC: grpcmw on both sides, with spans (the OTel SDK, dropping
 // them) and metrics (obskit's Prometheus backend).
 func obskitGRPC(b *testing.B) testgrpc.TestServiceClient {
-	opts := grpcmw.Options{Registry: newPromRegistry(b), Tracer: newTracerProvider().Tracer("bench")}
+	opts := grpcmw.Options{
+		Registry:   newPromRegistry(b),
+		Tracer:     newTracerProvider().Tracer("bench"),
+		Propagator: propagation.TraceContext{}, // as otelgrpc is given
+	}
 	srv, err := grpcmw.NewServer(opts)
 	if err != nil {
 		b.Fatal(err)
@@ -193,7 +198,11 @@ func bareMiddleware(*testing.B) func(context.Context) error {
 }
 
 func obskitMiddleware(b *testing.B) func(context.Context) error {
-	opts := grpcmw.Options{Registry: newPromRegistry(b), Tracer: newTracerProvider().Tracer("bench")}
+	opts := grpcmw.Options{
+		Registry:   newPromRegistry(b),
+		Tracer:     newTracerProvider().Tracer("bench"),
+		Propagator: propagation.TraceContext{}, // as otelgrpc is given
+	}
 	srv, err := grpcmw.NewServer(opts)
 	if err != nil {
 		b.Fatal(err)
@@ -295,4 +304,20 @@ func BenchmarkGRPCMiddlewareParallel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkGRPCSpansOnly: the two spans (client and server) that both
+// libraries make per call, and nothing else: the floor under both.
+func BenchmarkGRPCSpansOnly(b *testing.B) {
+	tr := newTracerProvider().Tracer("bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		cctx, cs := tr.Start(ctx, benchMethod[1:], trace.WithSpanKind(trace.SpanKindClient))
+		_, ss := tr.Start(cctx, benchMethod[1:], trace.WithSpanKind(trace.SpanKindServer))
+		ss.End()
+		cs.End()
+	}
+	reportCPU(b, cpu)
 }
