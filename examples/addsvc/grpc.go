@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -69,9 +70,11 @@ func listenGRPC(addr string, reg *metrics.Registry, tracer trace.Tracer, logger 
 	return srv, ln, nil
 }
 
-// stopGRPC lets the calls under way finish for up to timeout, then stops
-// srv.
-func stopGRPC(srv *grpc.Server, timeout time.Duration) {
+// stopGRPC lets the calls under way finish for up to grace, then cuts
+// the rest short and waits for their handlers to return, so that their
+// spans end before they are flushed. It returns an error when calls were
+// cut short.
+func stopGRPC(srv *grpc.Server, grace time.Duration) error {
 	done := make(chan struct{})
 	go func() {
 		srv.GracefulStop()
@@ -79,8 +82,10 @@ func stopGRPC(srv *grpc.Server, timeout time.Duration) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(timeout):
-		srv.Stop()
-		<-done
+		return nil
+	case <-time.After(grace):
 	}
+	srv.Stop() // cancels the calls' contexts and closes their connections
+	<-done
+	return fmt.Errorf("grpc shutdown: calls cut short after the %v grace period", grace)
 }

@@ -80,7 +80,8 @@
 // per message sent or received, with rpc.message.type SENT or RECEIVED and
 // rpc.message.id counting each direction from 1. Values that a peer
 // chooses (rpc.method_original, status messages) are cut to
-// MaxAttributeLength bytes on a UTF-8 boundary.
+// middleware.MaxAttributeLen bytes on a UTF-8 boundary, as the HTTP
+// middlewares cut theirs.
 //
 // # Logs
 //

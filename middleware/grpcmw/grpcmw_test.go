@@ -288,7 +288,7 @@ func TestUnknownMethods(t *testing.T) {
 	e := newEnv(t)
 	methods := []string{
 		"/grpc.testing.TestService/NoSuchMethod",
-		"/evil.Service/" + strings.Repeat("x", 1000),
+		"/evil.Service/" + strings.Repeat("x", 5000),
 		"/grpc.testing.TestService/UnimplementedCall", // described, not implemented: a known method
 	}
 	for _, m := range methods {
@@ -314,7 +314,7 @@ func TestUnknownMethods(t *testing.T) {
 	}
 	for _, s := range e.spansNamed("grpc") {
 		orig, _ := attr(s, grpcmw.MethodOriginalKey)
-		if m, _ := attr(s, grpcmw.MethodKey); m != grpcmw.OtherMethod || orig == "" || len(orig) > grpcmw.MaxAttributeLength {
+		if m, _ := attr(s, grpcmw.MethodKey); m != grpcmw.OtherMethod || orig == "" || len(orig) > middleware.MaxAttributeLen {
 			t.Errorf("%v span of an unknown method: rpc.method %q, original %q (%d bytes)", s.SpanKind(), m, orig, len(orig))
 		}
 	}

@@ -185,7 +185,7 @@ func (e *env) awaitSpans(t *testing.T, n int) []sdktrace.ReadOnlySpan {
 func attr(s sdktrace.ReadOnlySpan, key string) (string, bool) {
 	for _, kv := range s.Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit(), true
+			return kv.Value.String(), true
 		}
 	}
 	return "", false

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/obskit/obskit/middleware"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -51,21 +53,21 @@ func FuzzParseTarget(f *testing.F) {
 }
 
 func FuzzTruncate(f *testing.F) {
-	for _, s := range []string{"", "abc", strings.Repeat("é", 200), strings.Repeat("x", 255) + "日本", "\xff\xfe"} {
+	for _, s := range []string{"", "abc", strings.Repeat("é", 200), strings.Repeat("x", 1023) + "日本", "\xff\xfe"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := truncate(s)
-		if len(got) > MaxAttributeLength || !strings.HasPrefix(s, got) {
+		if len(got) > middleware.MaxAttributeLen || !strings.HasPrefix(s, got) {
 			t.Fatalf("truncate(%q) = %q", s, got)
 		}
-		if len(s) <= MaxAttributeLength && got != s {
+		if len(s) <= middleware.MaxAttributeLen && got != s {
 			t.Fatalf("truncate cut a short value: %q", got)
 		}
 		if utf8.ValidString(s) && !utf8.ValidString(got) {
 			t.Fatalf("truncate(%q) split a rune: %q", s, got)
 		}
-		if len(s) > MaxAttributeLength && utf8.ValidString(s) && len(got) < MaxAttributeLength-utf8.UTFMax {
+		if len(s) > middleware.MaxAttributeLen && utf8.ValidString(s) && len(got) < middleware.MaxAttributeLen-utf8.UTFMax {
 			t.Fatalf("truncate(%q) cut too much: %d bytes", s, len(got))
 		}
 	})

@@ -2,6 +2,7 @@ package grpcmw
 
 import (
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/middleware"
 )
 
 // Attribute and label names of OpenTelemetry's RPC semantic conventions
@@ -41,11 +43,6 @@ const (
 	CallMessage = "rpc call"
 	// PanicMessage is the message of the record logged for a panic.
 	PanicMessage = "grpc handler panic"
-
-	// MaxAttributeLength bounds, in bytes, the values of span attributes
-	// that a peer chooses: the name of an unknown method and status
-	// messages.
-	MaxAttributeLength = 256
 )
 
 // Options configures NewServer and NewClient. Every field is optional: a
@@ -120,15 +117,17 @@ func serverFault(c codes.Code) bool {
 	return false
 }
 
-// truncate cuts s to at most MaxAttributeLength bytes, on a rune
-// boundary.
+// truncate returns a value a peer chose (an unknown method's name, a
+// status message) cut to at most middleware.MaxAttributeLen bytes, at a
+// UTF-8 boundary, in memory of its own, as the HTTP middlewares bound
+// request-derived attributes: a substring would keep the whole of what
+// it was cut from alive until the span is exported.
 func truncate(s string) string {
-	if len(s) <= MaxAttributeLength {
-		return s
+	if n := middleware.MaxAttributeLen; len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
 	}
-	i := MaxAttributeLength
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
+	return strings.Clone(s)
 }
