@@ -238,8 +238,8 @@ func (c *outgoingCarrier) Keys() []string {
 
 // parseTarget returns the server.address and server.port of a gRPC
 // target, as the semantic conventions say: host and port of a dns or
-// passthrough target or of a bare "host:port", the path of a unix
-// socket, else the whole target and no port.
+// passthrough target or of a bare "host:port" with a decimal port, the
+// path of a unix socket, else the whole target (or endpoint) and no port.
 func parseTarget(target string) (addr, port string) {
 	endpoint := target
 	if i := strings.Index(target, ":"); i > 0 {
@@ -268,6 +268,9 @@ func parseTarget(target string) (addr, port string) {
 	host, port, err := net.SplitHostPort(endpoint)
 	if err != nil {
 		return endpoint, ""
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return endpoint, "" // a named or malformed port: no server.port
 	}
 	return host, port
 }

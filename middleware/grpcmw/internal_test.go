@@ -1,6 +1,7 @@
 package grpcmw
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -25,6 +26,8 @@ func TestParseTarget(t *testing.T) {
 		{"zk://zookeeper:2181/my-server", "zk://zookeeper:2181/my-server", ""},
 		{"ipv4:198.51.100.123:50051,198.51.100.124:50051", "ipv4:198.51.100.123:50051,198.51.100.124:50051", ""},
 		{"grpc.io", "grpc.io", ""},
+		{"grpc.io:https", "grpc.io:https", ""},
+		{"dns:/:%00", ":\x00", ""},
 	} {
 		addr, port := parseTarget(tc.target)
 		if addr != tc.addr || port != tc.port {
@@ -48,6 +51,9 @@ func FuzzParseTarget(f *testing.F) {
 		}
 		if port != "" && !strings.Contains(target, port) {
 			t.Errorf("parseTarget(%q) = port %q, not in the target", target, port)
+		}
+		if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 0 || n > 65535) {
+			t.Errorf("parseTarget(%q) = port %q, not a port number", target, port)
 		}
 	})
 }
