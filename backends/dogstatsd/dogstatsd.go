@@ -252,7 +252,7 @@ func New(o Options) (*Backend, error) {
 		client.Close()
 		return nil, fmt.Errorf("dogstatsd: %w", err)
 	}
-	b.pusher, err = push.New(b.store, push.FlusherFunc(func(*push.Batch) error { return b.flush(b.client, true) }), nil, push.Options{
+	b.pusher, err = push.New(b.store, push.FlusherFunc(func(*push.Batch) error { return b.flush() }), nil, push.Options{
 		Name:          "dogstatsd",
 		FlushInterval: o.FlushInterval,
 		Timeout:       o.Timeout,
@@ -354,12 +354,16 @@ func (b *Backend) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("dogstatsd: %w", err)
 	}
-	b.pusher.Locked(func() { err = b.flush(c, false) })
+	var handed int
+	b.pusher.Locked(func() { handed, err = b.hand(c) })
 	if cerr := c.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = cw.err
+	}
+	if err == nil {
+		b.pusher.CountSent(uint64(handed), uint64(cw.n))
 	}
 	return cw.n, err
 }
@@ -390,11 +394,41 @@ const handOver = 4096
 // float64 and in an int64.
 const maxCount = 1 << 62
 
-// flush hands every series that changed to c and waits for c's Flush.
-// count says whether to account for it in Stats (WriteTo does not).
-func (b *Backend) flush(c *statsd.ClientDirect, count bool) error {
-	before := c.GetTelemetry()
-	var handed, pending int
+// flush runs one flush of the Pusher through the backend's client and
+// accounts for it in Stats from datadog-go's telemetry and errors.
+func (b *Backend) flush() error {
+	before := b.client.GetTelemetry()
+	handed, err := b.hand(b.client)
+	after := b.client.GetTelemetry()
+	first, nerr, queueLost := b.errs.take()
+	sentBytes := after.TotalBytesSent - before.TotalBytesSent
+	lostBytes := after.TotalBytesDropped - before.TotalBytesDropped
+	var lost uint64
+	if first != nil && handed > 0 {
+		// Without telemetry (statsd.WithoutTelemetry) a failed flush
+		// counts as lost whole.
+		lost = uint64(handed)
+		if lostBytes+sentBytes > 0 {
+			lost = uint64(math.Round(float64(handed) * float64(lostBytes) / float64(sentBytes+lostBytes)))
+		}
+	}
+	queueLost = min(queueLost, lost)
+	b.pusher.CountDroppedQueueFull(queueLost)
+	b.pusher.CountDroppedWrite(lost - queueLost)
+	b.pusher.CountSent(uint64(handed)-lost, sentBytes)
+	if first != nil {
+		if nerr > 1 {
+			first = fmt.Errorf("%w (and %d more from datadog-go)", first, nerr-1)
+		}
+		err = errors.Join(err, first)
+	}
+	return err
+}
+
+// hand hands every series that changed to c, waits for c's Flush and
+// returns the number of values handed.
+func (b *Backend) hand(c *statsd.ClientDirect) (handed int, err error) {
+	var pending int
 	var errs []error
 	note := func(n int, err error) {
 		if err != nil {
@@ -439,9 +473,7 @@ func (b *Backend) flush(c *statsd.ClientDirect, count bool) error {
 			scale = 1000
 		}
 		b.vals = h.Take(b.vals, func(sn *push.Snapshot) {
-			if count {
-				b.pusher.CountSampled(sn.Count - uint64(len(sn.Values)))
-			}
+			b.pusher.CountSampled(sn.Count - uint64(len(sn.Values)))
 			if b.o.HistogramAs == Distribution {
 				note(len(sn.Values), c.DistributionSamples(s.name, sn.Values, s.tags, sn.Rate))
 				return
@@ -450,28 +482,7 @@ func (b *Backend) flush(c *statsd.ClientDirect, count bool) error {
 		})
 	}
 	c.Flush()
-	if !count {
-		return errors.Join(errs...)
-	}
-	after := c.GetTelemetry()
-	first, nerr, queueLost := b.errs.take()
-	sentBytes := after.TotalBytesSent - before.TotalBytesSent
-	lostBytes := after.TotalBytesDropped - before.TotalBytesDropped
-	var lost uint64
-	if lostBytes > 0 && handed > 0 {
-		lost = uint64(math.Round(float64(handed) * float64(lostBytes) / float64(sentBytes+lostBytes)))
-	}
-	queueLost = min(queueLost, lost)
-	b.pusher.CountDroppedQueueFull(queueLost)
-	b.pusher.CountDroppedWrite(lost - queueLost)
-	b.pusher.CountSent(uint64(handed)-lost, sentBytes)
-	if first != nil {
-		if nerr > 1 {
-			first = fmt.Errorf("%w (and %d more from datadog-go)", first, nerr-1)
-		}
-		errs = append(errs, first)
-	}
-	return errors.Join(errs...)
+	return handed, errors.Join(errs...)
 }
 
 // sendEach hands a histogram interval to datadog-go's Histogram or
