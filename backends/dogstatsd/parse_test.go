@@ -145,7 +145,7 @@ func validName(s string) bool {
 
 func validTagValue(v string) bool {
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == ',' || r == '|' || r == '#' || r == utf8.RuneError {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == ',' || r == '|' || r == '#' {
 			return false
 		}
 	}
