@@ -12,8 +12,8 @@ import (
 	"time"
 
 	ddstatsd "github.com/DataDog/datadog-go/v5/statsd"
-	kitlog "github.com/go-kit/log"
 	kitdogstatsd "github.com/go-kit/kit/metrics/dogstatsd"
+	kitlog "github.com/go-kit/log"
 
 	"github.com/obskit/obskit/backends/dogstatsd"
 	"github.com/obskit/obskit/metrics"
