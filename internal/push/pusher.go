@@ -40,7 +40,8 @@ type Options struct {
 	// FlushInterval is the time between two flushes of the loop.
 	// Required.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the loop, and a Flush or Close whose
+	// context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxPayloadSize bounds a payload (a datagram, or one write to a
 	// stream); 0 means DefaultMaxPacketSize.
@@ -61,6 +62,12 @@ type Options struct {
 
 // ErrClosed is returned by Flush after Close.
 var ErrClosed = errors.New("push: closed")
+
+// ErrRejected, wrapped in an error from Transport.Send, says that the
+// server refused the payload for good (an HTTP 4xx): it is dropped and
+// counted in Stats.DroppedRejected instead of being retried, and the
+// next payload is sent.
+var ErrRejected = errors.New("rejected by the server")
 
 // Pusher runs a backend's flushes: on an interval in its own goroutine,
 // and on Flush and Close. It is safe for concurrent use.
@@ -190,8 +197,15 @@ func (p *Pusher) Close(ctx context.Context) error {
 	return err
 }
 
-// flush runs one flush with p.mu held.
+// flush runs one flush with p.mu held. A ctx without a deadline gets
+// Options.Timeout, so that a server that accepts but never reads cannot
+// hold Flush or Close forever.
 func (p *Pusher) flush(ctx context.Context, explicit bool) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.o.Timeout)
+		defer cancel()
+	}
 	p.flushes.Add(1)
 	b := p.batch()
 	ferr := p.f.AppendFlush(b)
@@ -199,14 +213,16 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	if ferr != nil {
 		ferr = p.fail(ferr)
 	}
-	if len(b.payloads) == 0 {
-		return ferr
-	}
 	if p.t == nil {
 		p.recycle(b.payloads)
 		return ferr
 	}
-	p.queue = append(p.queue, b.payloads)
+	if len(b.payloads) > 0 {
+		p.queue = append(p.queue, b.payloads)
+	}
+	if len(p.queue) == 0 {
+		return ferr
+	}
 	if explicit {
 		if r, ok := p.t.(backoffResetter); ok {
 			r.ResetBackoff()
@@ -226,6 +242,7 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, n)
 		p.droppedQueue.Add(lost)
+		p.report(fmt.Errorf("%s: %w: %d values dropped: %d flushes are waiting already (MaxQueuedFlushes)", p.o.Name, metrics.ErrDelivery, lost, limit))
 	}
 	var q int64
 	for _, f := range p.queue {
@@ -238,14 +255,22 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	return errors.Join(ferr, err)
 }
 
-// send delivers the queue, oldest first, until a payload fails.
-func (p *Pusher) send(ctx context.Context) error {
+// send delivers the queue, oldest first, until a payload fails; a
+// rejected payload is dropped and the next one sent.
+func (p *Pusher) send(ctx context.Context) (rejected error) {
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
+				if errors.Is(err, ErrRejected) {
+					p.droppedRejected.Add(uint64(f[0].lines))
+					p.free = append(p.free, f[0].b)
+					f = f[1:]
+					rejected = errors.Join(rejected, err)
+					continue
+				}
 				p.queue[0] = f
-				return err
+				return errors.Join(rejected, err)
 			}
 			p.sent.Add(uint64(f[0].lines))
 			p.bytes.Add(uint64(len(f[0].b)))
@@ -254,7 +279,7 @@ func (p *Pusher) send(ctx context.Context) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, 1)
 	}
-	return nil
+	return rejected
 }
 
 func (p *Pusher) batch() *Batch {
@@ -275,21 +300,26 @@ func (p *Pusher) fail(err error) error {
 	}
 	p.flushErrors.Add(1)
 	p.lastErr.Store(&err)
+	p.report(err)
+	return err
+}
+
+// report passes err to the ErrorHandler unless one was passed less than
+// ErrorInterval ago; the errors held back are counted in the next one.
+func (p *Pusher) report(err error) {
 	if p.o.ErrorHandler == nil {
-		return err
+		return
 	}
 	now := time.Now()
 	if !p.lastRep.IsZero() && now.Sub(p.lastRep) < p.o.ErrorInterval {
 		p.quiet++
-		return err
+		return
 	}
-	rep := err
 	if p.quiet > 0 {
-		rep = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
+		err = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
 	}
 	p.lastRep, p.quiet = now, 0
-	p.o.ErrorHandler(rep)
-	return err
+	p.o.ErrorHandler(err)
 }
 
 // WriteTo runs one flush and writes its lines to w instead of the
