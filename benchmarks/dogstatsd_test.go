@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -262,13 +264,42 @@ func udpSink(b *testing.B) string {
 	return c.LocalAddr().String()
 }
 
+// statsdDaemonAddr is the real statsd daemon of scripts/backend (which
+// parses DogStatsD's tags), or "" when its management port does not
+// answer.
+func statsdDaemonAddr() string {
+	addr := strings.TrimPrefix(os.Getenv("OBSKIT_STATSD_URL"), "udp://")
+	if addr == "" {
+		addr = "127.0.0.1:18125"
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, "18126"), time.Second)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	return addr
+}
+
 // BenchmarkDogstatsdThroughput: two goroutines record counters and
 // distributions into 100 series each while the backend flushes every 10
-// ms through datadog-go to a live UDP socket. It reports events/s over
-// the whole run.
+// ms through datadog-go, to the real statsd daemon (scripts/backend up
+// statsd; skipped without it) and to a UDP socket that discards. It
+// reports events/s over the whole run.
 func BenchmarkDogstatsdThroughput(b *testing.B) {
-	be := newDogstatsd(b, dogstatsd.Options{Addr: udpSink(b), FlushInterval: 10 * time.Millisecond})
-	reg := metrics.New(be, metrics.WithNamespace("bench"))
+	b.Run("statsd-daemon", func(b *testing.B) {
+		addr := statsdDaemonAddr()
+		if addr == "" {
+			b.Skip("the statsd daemon is not running: scripts/backend up statsd")
+		}
+		dogstatsdThroughput(b, addr)
+	})
+	b.Run("udp-sink", func(b *testing.B) { dogstatsdThroughput(b, udpSink(b)) })
+}
+
+func dogstatsdThroughput(b *testing.B, addr string) {
+	be := newDogstatsd(b, dogstatsd.Options{Addr: addr, FlushInterval: 10 * time.Millisecond})
+	reg := metrics.New(be, metrics.WithNamespace(fmt.Sprintf("bench%d", time.Now().UnixNano())))
 	c, _ := reg.NewCounter(metrics.Opts{Name: "requests", Labels: []string{"route"}})
 	h, _ := reg.NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
 	const series = 100
