@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -443,5 +444,73 @@ func TestRecordingNeverBlocks(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("recording blocked")
+	}
+	b.Flush(context.Background())
+	if s := b.Stats(); s.Dropped() == 0 || s.FlushErrors == 0 {
+		t.Errorf("nothing listens, yet no drop was counted: %+v", s)
+	}
+}
+
+// TestUnixSocket sends through datadog-go's Unix datagram socket
+// transport to a server that is then stopped and started again on the
+// same path: what is recorded while it is down is dropped and counted,
+// and datadog-go dials again once it is back.
+func TestUnixSocket(t *testing.T) {
+	path := t.TempDir() + "/dsd.socket"
+	listen := func() *net.UnixConn {
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	read := func(c *net.UnixConn) []datagramLine {
+		t.Helper()
+		buf := make([]byte, 1<<16)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := parseDatagram(string(buf[:n]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ls
+	}
+	srv := listen()
+	b := newBackend(t, dogstatsd.Options{Addr: "unix://" + path})
+	reg := metrics.New(b)
+	c, _ := reg.NewCounter(metrics.Opts{Name: "uds", Labels: []string{"phase"}})
+	ctx := context.Background()
+
+	c.With("phase", "up").Add(2)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ls := read(srv); len(ls) != 1 || ls[0].values[0] != 2 || ls[0].tags[0] != [2]string{"phase", "up"} {
+		t.Fatalf("got %+v", ls)
+	}
+
+	// The server stops: the write fails, the flush is dropped and counted.
+	srv.Close()
+	os.Remove(path)
+	c.With("phase", "down").Add(3)
+	if err := b.Flush(ctx); !errors.Is(err, metrics.ErrDelivery) {
+		t.Fatalf("Flush with the server down = %v, want ErrDelivery", err)
+	}
+	if s := b.Stats(); s.DroppedWrite != 1 || s.Sent != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+
+	// It comes back on the same path: datadog-go dials again.
+	srv = listen()
+	defer srv.Close()
+	c.With("phase", "again").Add(4)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ls := read(srv); len(ls) != 1 || ls[0].values[0] != 4 || ls[0].tags[0] != [2]string{"phase", "again"} {
+		t.Fatalf("got %+v", ls)
 	}
 }
