@@ -88,7 +88,9 @@
 // payloads whose write failed and DroppedQueueFull for those it dropped
 // because its sender queue was full (apportioned by the bytes datadog-go
 // reports dropped when a flush is only partly lost); Sent for the other
-// values handed to it. Since datadog-go keeps nothing for another
+// values handed to it; DroppedRejected for the values of a series whose
+// name and tags do not fit in one payload, which datadog-go refuses (the
+// flush returns its MessageTooLongError). Since datadog-go keeps nothing for another
 // attempt, there is no MaxQueuedFlushes and Stats.Queued stays 0: while
 // the Agent is unreachable each flush is dropped and counted, and memory
 // stays bounded by the series themselves.
@@ -448,11 +450,17 @@ func (b *Backend) flush() error {
 // hand hands every series that changed to c, waits for c's Flush and
 // returns the number of values handed.
 func (b *Backend) hand(c *statsd.ClientDirect) (handed int, err error) {
-	var pending int
-	var errs []error
+	var pending, nerr int
+	var first error
 	note := func(n int, err error) {
 		if err != nil {
-			errs = append(errs, err)
+			// datadog-go refuses a value for good (a name and tags
+			// longer than a payload): no later flush can send it.
+			if first == nil {
+				first = err
+			}
+			nerr++
+			b.pusher.CountRejected(uint64(n))
 			return
 		}
 		handed += n
@@ -502,7 +510,10 @@ func (b *Backend) hand(c *statsd.ClientDirect) (handed int, err error) {
 		})
 	}
 	c.Flush()
-	return handed, errors.Join(errs...)
+	if nerr > 1 {
+		first = fmt.Errorf("%w (and %d more refused)", first, nerr-1)
+	}
+	return handed, first
 }
 
 // sendEach hands a histogram interval to datadog-go's Histogram or
@@ -522,14 +533,17 @@ func (b *Backend) sendEach(c *statsd.ClientDirect, s *series, sn *push.Snapshot,
 		return
 	}
 	k, n := uint64(len(sn.Values)), sn.Count
+	var err error
 	for i, v := range sn.Values {
 		// Calls for value i: the values observed that it stands for,
 		// n/k, split exactly over the sample.
 		calls := (uint64(i)+1)*n/k - uint64(i)*n/k
 		for range calls {
-			note(0, send(s.name, v*scale, s.tags, sn.Rate))
+			if e := send(s.name, v*scale, s.tags, sn.Rate); e != nil && err == nil {
+				err = e
+			}
 		}
 	}
 	// What datadog-go keeps is its own draw: count the expected number.
-	note(int(k), nil)
+	note(int(k), err)
 }

@@ -514,3 +514,30 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatalf("got %+v", ls)
 	}
 }
+
+// TestTooLong: a series whose name and tags cannot fit in a payload is
+// refused by datadog-go; the flush reports it and Stats counts the values
+// as rejected, while the other series go out.
+func TestTooLong(t *testing.T) {
+	r := listen(t)
+	b := newBackend(t, dogstatsd.Options{Addr: r.addr(), MaxPacketSize: 200})
+	reg := metrics.New(b)
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"v"}})
+	h, _ := reg.NewHistogram(metrics.Opts{Name: "h", Labels: []string{"v"}})
+	long := strings.Repeat("x", 300)
+	c.With("v", long).Add(1)
+	c.With("v", "short").Add(1)
+	for range 3 {
+		h.With("v", long).Observe(1)
+	}
+	err := b.Flush(context.Background())
+	if !errors.Is(err, metrics.ErrDelivery) || !errors.As(err, new(statsd.MessageTooLongError)) {
+		t.Fatalf("Flush = %v, want ErrDelivery wrapping datadog-go's MessageTooLongError", err)
+	}
+	if s := b.Stats(); s.DroppedRejected != 4 || s.Sent != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if ls := r.waitValues(t, 1); ls[0].tags[0][1] != "short" {
+		t.Fatalf("got %+v", ls)
+	}
+}
