@@ -368,10 +368,13 @@ func (b *Backend) Stats() Stats { return b.pusher.Stats() }
 // WriteTo writes one flush to w instead of the Agent, formatted by
 // datadog-go as Flush would send it (reading and resetting the series),
 // one payload per Write, and returns the bytes written. It starts a
-// datadog-go client on w for the call, without telemetry.
+// datadog-go client on w for the call, without telemetry or origin
+// detection.
 func (b *Backend) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
-	opts := append(b.clientOptions(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection())
+	// The writer's errors are cw's; the backend's client does not see them.
+	opts := append(b.clientOptions(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection(),
+		statsd.WithErrorHandler(func(error) {}))
 	c, err := statsd.NewDirectWithWriter(cw, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("dogstatsd: %w", err)
