@@ -279,7 +279,7 @@ func TestConformance(t *testing.T) {
 		},
 		CheckQuantile:      backendtest.RelativeError(0),
 		SanitizeLabelValue: dogstatsd.SanitizeTagValue,
-		IntegerCounters:    true,
+		CounterValue:       math.Floor,
 	})
 }
 

@@ -95,7 +95,7 @@ func TestDaemonConformance(t *testing.T) {
 			return r
 		},
 		SanitizeLabelValue: daemonTagValue,
-		IntegerCounters:    true,
+		CounterValue:       math.Floor,
 	})
 }
 

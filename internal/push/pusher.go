@@ -223,6 +223,7 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	if len(p.queue) == 0 {
 		return ferr
 	}
+	// A flush with nothing new still retries what earlier ones left.
 	if explicit {
 		if r, ok := p.t.(backoffResetter); ok {
 			r.ResetBackoff()
@@ -256,14 +257,23 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 }
 
 // send delivers the queue, oldest first, until a payload fails; a
-// rejected payload is dropped and the next one sent.
+// rejected payload (ErrRejected) is dropped and the next one sent, and
+// of a partly rejected one (PartialError) only the lines refused are
+// counted as dropped.
 func (p *Pusher) send(ctx context.Context) (rejected error) {
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
 				if errors.Is(err, ErrRejected) {
-					p.droppedRejected.Add(uint64(f[0].lines))
+					lost := f[0].lines
+					var pe *PartialError
+					if errors.As(err, &pe) && pe.Dropped >= 0 && pe.Dropped < lost {
+						lost = pe.Dropped
+						p.sent.Add(uint64(f[0].lines - lost))
+						p.bytes.Add(uint64(len(f[0].b)))
+					}
+					p.droppedRejected.Add(uint64(lost))
 					p.free = append(p.free, f[0].b)
 					f = f[1:]
 					rejected = errors.Join(rejected, err)
