@@ -198,14 +198,17 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	if ferr != nil {
 		ferr = p.fail(ferr)
 	}
-	if len(b.payloads) == 0 {
-		return ferr
-	}
 	if p.t == nil {
 		p.recycle(b.payloads)
 		return ferr
 	}
-	p.queue = append(p.queue, b.payloads)
+	if len(b.payloads) > 0 {
+		p.queue = append(p.queue, b.payloads)
+	}
+	if len(p.queue) == 0 {
+		return ferr
+	}
+	// A flush with nothing new still retries what earlier ones left.
 	if explicit {
 		if r, ok := p.t.(backoffResetter); ok {
 			r.ResetBackoff()
@@ -237,14 +240,31 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	return errors.Join(ferr, err)
 }
 
-// send delivers the queue, oldest first, until a payload fails.
+// send delivers the queue, oldest first, until a payload fails. A
+// payload the server rejected (ErrRejected) is dropped and counted, and
+// sending goes on; its error is returned with the others.
 func (p *Pusher) send(ctx context.Context) error {
+	var rejected error
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
+				if errors.Is(err, ErrRejected) {
+					lost := f[0].lines
+					var pe *PartialError
+					if errors.As(err, &pe) && pe.Dropped >= 0 && pe.Dropped < lost {
+						lost = pe.Dropped
+						p.sent.Add(uint64(f[0].lines - lost))
+						p.bytes.Add(uint64(len(f[0].b)))
+					}
+					p.droppedRejected.Add(uint64(lost))
+					p.free = append(p.free, f[0].b)
+					f = f[1:]
+					rejected = errors.Join(rejected, err)
+					continue
+				}
 				p.queue[0] = f
-				return err
+				return errors.Join(rejected, err)
 			}
 			p.sent.Add(uint64(f[0].lines))
 			p.bytes.Add(uint64(len(f[0].b)))
@@ -253,7 +273,7 @@ func (p *Pusher) send(ctx context.Context) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, 1)
 	}
-	return nil
+	return rejected
 }
 
 func (p *Pusher) batch() *Batch {
