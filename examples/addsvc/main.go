@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -86,6 +87,7 @@ func run(ctx context.Context, args []string) error {
 	instrument := fs.Bool("instrument", true, "wrap the service in obskit's metrics, tracing and logging; false serves it bare, for comparison")
 	nLoad := fs.Int("load", 0, "send N requests of both methods to itself, then shut down and print a summary on stderr")
 	concurrency := fs.Int("c", 8, "clients sending at once with -load")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	var bf backendFlags
 	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +97,17 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	bf.otlpService = *service
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

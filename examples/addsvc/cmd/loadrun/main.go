@@ -49,6 +49,8 @@ type config struct {
 	otlp, query, mets string
 	sample            int
 	keep              string
+	extra             string
+	only              string
 }
 
 func run() error {
@@ -62,6 +64,8 @@ func run() error {
 	flag.StringVar(&c.mets, "jaeger.metrics", "http://127.0.0.1:8888/metrics", "Jaeger's own metrics (otelcol_receiver_accepted_spans_total)")
 	flag.IntVar(&c.sample, "sample", 300, "trace IDs, spread over the run, to look up in Jaeger")
 	flag.StringVar(&c.keep, "logs", "", "keep the instrumented runs' JSON logs in this directory (default: a temporary one, removed)")
+	flag.StringVar(&c.extra, "args", "", "extra arguments for the instrumented addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
+	flag.StringVar(&c.only, "only", "", "run only this variant: bare or obskit")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "loadrun")
@@ -86,6 +90,9 @@ func run() error {
 	var bare, inst []float64
 	for i := 1; i <= c.pairs; i++ {
 		for _, instrumented := range []bool{false, true} {
+			if (c.only == "bare" && instrumented) || (c.only == "obskit" && !instrumented) {
+				continue
+			}
 			r, err := c.once(bin, logDir, i, instrumented)
 			if err != nil {
 				return err
@@ -136,6 +143,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	args := []string{"-addr", "127.0.0.1:0", "-instrument=" + strconv.FormatBool(instrumented)}
 	if instrumented {
 		args = append(args, "-otlp.endpoint", c.otlp, "-service", service)
+		args = append(args, strings.Fields(c.extra)...)
 	}
 	logPath := filepath.Join(logDir, fmt.Sprintf("%s-%v.log", service, instrumented))
 	logf, err := os.Create(logPath)
