@@ -340,3 +340,112 @@ func TestRecordingNeverBlocks(t *testing.T) {
 		t.Fatal("recording blocked")
 	}
 }
+
+// TestTCPKillRestart sends over TCP to a receiver that is killed and
+// started again on the same port: the backend redials, and with the queue
+// large enough nothing recorded is lost.
+func TestTCPKillRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	var mu sync.Mutex
+	var lines []string
+	var conns []net.Conn
+	var wg sync.WaitGroup
+	serve := func(ln net.Listener) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					buf := make([]byte, 65536)
+					var pending string
+					for {
+						n, err := c.Read(buf)
+						pending += string(buf[:n])
+						for {
+							i := strings.IndexByte(pending, '\n')
+							if i < 0 {
+								break
+							}
+							mu.Lock()
+							lines = append(lines, pending[:i])
+							mu.Unlock()
+							pending = pending[i+1:]
+						}
+						if err != nil {
+							return
+						}
+					}
+				}()
+			}
+		}()
+	}
+	kill := func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		conns = nil
+		mu.Unlock()
+		wg.Wait()
+	}
+	defer func() { kill() }()
+	serve(ln)
+	total := func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		var sum float64
+		for _, l := range lines {
+			m, err := parseLine(l)
+			if err != nil {
+				t.Errorf("bad line: %v", err)
+				continue
+			}
+			sum += m.value
+		}
+		return sum
+	}
+	waitTotal := func(b *statsd.Backend, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for total() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("received a total of %v, want %v; stats %+v", total(), want, b.Stats())
+			}
+			b.Flush(context.Background())
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	b := newBackend(t, statsd.Options{Addr: addr, Network: "tcp", MaxQueuedFlushes: 100})
+	c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "kr"})
+	c.Add(1)
+	waitTotal(b, 1)
+	kill()
+	for range 5 {
+		c.Add(1)
+		b.Flush(context.Background())
+	}
+	if st := b.Stats(); st.Queued == 0 {
+		t.Fatalf("with the receiver dead nothing is queued: %+v", st)
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	serve(ln)
+	c.Add(1)
+	waitTotal(b, 7)
+}
