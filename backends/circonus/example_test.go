@@ -37,8 +37,8 @@ func Example() {
 	}
 	requests.With("method", "GET").Add(2)
 	requests.With("method", "a:b").Add(1)
-	latency.Observe(0.25)
-	latency.Observe(0.25)
+	latency.Observe(0.105)
+	latency.Observe(0.105)
 
 	// Close submits everything recorded.
 	if err := b.Close(context.Background()); err != nil {
@@ -46,5 +46,5 @@ func Example() {
 	}
 	// Output:
 	// PUT /module/httptrap/check-uuid/secret
-	// {"addsvc.latency":{"_type":"n","_value":["H[2.5e-01]=2"]},"addsvc.requests|ST[method:GET]":{"_type":"L","_value":2},"addsvc.requests|ST[method:b\"YTpi\"]":{"_type":"L","_value":1}}
+	// {"addsvc.latency":{"_type":"n","_value":["H[1.0e-01]=2"]},"addsvc.requests|ST[method:GET]":{"_type":"L","_value":2},"addsvc.requests|ST[method:b\"YTpi\"]":{"_type":"L","_value":1}}
 }
