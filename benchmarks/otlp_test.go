@@ -219,6 +219,22 @@ func BenchmarkOTLPHistogramBound(b *testing.B) {
 			bound.Observe(observed)
 		}
 	})
+	b.Run("obskit-exponential", func(b *testing.B) {
+		be, err := otlp.New(otlp.Options{Exporter: discardMetricExporter{}, FlushInterval: time.Hour, ExponentialHistograms: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { be.Close(context.Background()) })
+		h, err := metrics.New(be).NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"method"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bound := h.Bind("method", "GET")
+		b.ReportAllocs()
+		for b.Loop() {
+			bound.Observe(observed)
+		}
+	})
 	b.Run("client_golang", func(b *testing.B) {
 		h := newClientGolangHistogram(b).WithLabelValues("GET")
 		b.ReportAllocs()

@@ -29,7 +29,7 @@ type expoFamily struct {
 	pts  []metricdata.ExponentialHistogramDataPoint[float64]
 }
 
-func newExpoFamily(d *metrics.Desc, _ *producer) *expoFamily { return &expoFamily{desc: d} }
+func newExpoFamily(d *metrics.Desc) *expoFamily { return &expoFamily{desc: d} }
 
 // Bind implements metrics.Family.
 func (f *expoFamily) Bind(labelValues []string) metrics.HistogramHandle {

@@ -413,7 +413,7 @@ func (b *Backend) Stats() Stats { return b.exp.stats() }
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
-	f, err := b.declare(d, func() any { return b.prod.add(newCounterFamily(d, b.prod)) })
+	f, err := b.declare(d, func() any { return b.prod.add(newCounterFamily(d)) })
 	if err != nil {
 		return nil, err
 	}
@@ -433,9 +433,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
 	f, err := b.declare(d, func() any {
 		if b.prod.exponential {
-			return b.prod.add(newExpoFamily(d, b.prod))
+			return b.prod.add(newExpoFamily(d))
 		}
-		return b.prod.add(newHistogramFamily(d, b.prod))
+		return b.prod.add(newHistogramFamily(d))
 	})
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ type counterFamily struct {
 	pts  []metricdata.DataPoint[float64]
 }
 
-func newCounterFamily(d *metrics.Desc, _ *producer) *counterFamily { return &counterFamily{desc: d} }
+func newCounterFamily(d *metrics.Desc) *counterFamily { return &counterFamily{desc: d} }
 
 // Bind implements metrics.Family.
 func (f *counterFamily) Bind(labelValues []string) metrics.CounterHandle {
@@ -172,7 +172,7 @@ type histogramFamily struct {
 	pts  []metricdata.HistogramDataPoint[float64]
 }
 
-func newHistogramFamily(d *metrics.Desc, _ *producer) *histogramFamily {
+func newHistogramFamily(d *metrics.Desc) *histogramFamily {
 	return &histogramFamily{desc: d}
 }
 
