@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/obskit/obskit/backends/circonus"
+	"github.com/obskit/obskit/backends/dogstatsd"
 	"github.com/obskit/obskit/backends/expvar"
 	"github.com/obskit/obskit/backends/graphite"
 	"github.com/obskit/obskit/backends/influx"
@@ -22,29 +23,31 @@ import (
 )
 
 // backendNames are the values -metrics accepts.
-var backendNames = []string{"prometheus", "expvar", "statsd", "graphite", "influx", "circonus", "otlp"}
+var backendNames = []string{"prometheus", "expvar", "statsd", "dogstatsd", "graphite", "influx", "circonus", "otlp"}
 
 // backendFlags are the flags of the metrics backends: -metrics picks
 // them, the others say where each one sends.
 type backendFlags struct {
-	names        string
-	pushInterval time.Duration
-	statsdAddr   string
-	graphiteAddr string
-	graphiteWeb  string
-	influxURL    string
-	influxDB     string
-	circonusURL  string
-	otlpEndpoint string
-	otlpProtocol string
-	otlpInsecure bool
-	otlpService  string
+	names         string
+	pushInterval  time.Duration
+	statsdAddr    string
+	dogstatsdAddr string
+	graphiteAddr  string
+	graphiteWeb   string
+	influxURL     string
+	influxDB      string
+	circonusURL   string
+	otlpEndpoint  string
+	otlpProtocol  string
+	otlpInsecure  bool
+	otlpService   string
 }
 
 func (f *backendFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.names, "metrics", "prometheus,expvar", "metrics backends, comma-separated: "+strings.Join(backendNames, ", "))
-	fs.DurationVar(&f.pushInterval, "push.interval", 10*time.Second, "how often push backends (statsd, graphite, influx, circonus, otlp) send")
+	fs.DurationVar(&f.pushInterval, "push.interval", 10*time.Second, "how often push backends (statsd, dogstatsd, graphite, influx, circonus, otlp) send")
 	fs.StringVar(&f.statsdAddr, "statsd.addr", statsd.DefaultAddr, "statsd daemon, UDP host:port")
+	fs.StringVar(&f.dogstatsdAddr, "dogstatsd.addr", dogstatsd.DefaultAddr, "Datadog Agent's DogStatsD server, UDP host:port or unix:///path")
 	fs.StringVar(&f.graphiteAddr, "graphite.addr", graphite.DefaultAddr, "carbon's plaintext receiver, TCP host:port")
 	fs.StringVar(&f.graphiteWeb, "graphite.web", "", "graphite-web's URL, only to print where to read the metrics")
 	fs.StringVar(&f.influxURL, "influx.url", influx.DefaultURL, "InfluxDB 1.x HTTP API")
@@ -109,6 +112,13 @@ func newBackend(ctx context.Context, name string, f *backendFlags, onErr func(er
 		p.look = func(n string) string {
 			return fmt.Sprintf("the statsd daemon at %s; in Graphite: stats.counters.%s.<operation>.<outcome>.count%s",
 				f.statsdAddr, n, renderHint(f.graphiteWeb, fmt.Sprintf("stats.counters.%s.*.*.count", n)))
+		}
+	case "dogstatsd":
+		var b *dogstatsd.Backend
+		b, err = dogstatsd.New(dogstatsd.Options{Addr: f.dogstatsdAddr, FlushInterval: f.pushInterval, ErrorHandler: onErr})
+		p.Backend, p.push = b, b
+		p.look = func(n string) string {
+			return fmt.Sprintf("the Datadog Agent at %s; in Datadog: sum:%s{*} by {operation,outcome}.as_count()", f.dogstatsdAddr, n)
 		}
 	case "graphite":
 		var b *graphite.Backend
