@@ -87,6 +87,8 @@ func run(ctx context.Context, args []string) error {
 	instrument := fs.Bool("instrument", true, "wrap the service in obskit's metrics, tracing and logging; false serves it bare, for comparison")
 	nLoad := fs.Int("load", 0, "send N requests of both methods to itself, then shut down and print a summary on stderr")
 	concurrency := fs.Int("c", 8, "clients sending at once with -load")
+	logFlush := fs.Duration("log.flush", 100*time.Millisecond, "buffer the JSON logs and write them out this often (0: one write per line)")
+	blockSpans := fs.Bool("spans.block", false, "when the span queue is full, make the request wait instead of dropping its span")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	var bf backendFlags
 	bf.register(fs)
@@ -111,7 +113,13 @@ func run(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger := logging.New(os.Stdout, logging.Options{})
+	var logOut io.Writer = os.Stdout
+	if *logFlush > 0 {
+		fw := newFlushingWriter(os.Stdout, *logFlush)
+		defer fw.Close()
+		logOut = fw
+	}
+	logger := logging.New(logOut, logging.Options{})
 
 	var (
 		handler         http.Handler
@@ -136,7 +144,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		reg := metrics.New(tee(backends), metrics.WithNamespace(*namespace))
 
-		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger}
+		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger, Blocking: *blockSpans}
 		if *otlpSpans != "" {
 			topts.Exporter, topts.Endpoint, topts.Insecure = tracing.ExporterOTLPGRPC, *otlpSpans, true
 			if strings.HasPrefix(*otlpSpans, "http://") {

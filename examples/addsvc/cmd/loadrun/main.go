@@ -50,6 +50,7 @@ type config struct {
 	sample            int
 	keep              string
 	extra             string
+	block             bool
 	only              string
 }
 
@@ -65,6 +66,7 @@ func run() error {
 	flag.IntVar(&c.sample, "sample", 300, "trace IDs, spread over the run, to look up in Jaeger")
 	flag.StringVar(&c.keep, "logs", "", "keep the instrumented runs' JSON logs in this directory (default: a temporary one, removed)")
 	flag.StringVar(&c.extra, "args", "", "extra arguments for the instrumented addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
+	flag.BoolVar(&c.block, "block", true, "run the instrumented addsvc with -spans.block: a full span queue slows requests down instead of dropping spans")
 	flag.StringVar(&c.only, "only", "", "run only this variant: bare or obskit")
 	flag.Parse()
 
@@ -83,8 +85,8 @@ func run() error {
 	}
 
 	fmt.Printf("machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
-	fmt.Printf("each run: %d clients, %v warm-up then %v measured; instrumented: 100%% sampling, spans over OTLP/gRPC to %s, JSON logs to a file, metrics to prometheus+expvar\n\n",
-		c.concurrency, c.warmup, c.duration, c.otlp)
+	fmt.Printf("each run: %d clients, %v warm-up then %v measured; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
+		c.concurrency, c.warmup, c.duration, c.otlp, c.block)
 	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var bare, inst []float64
@@ -143,6 +145,9 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	args := []string{"-addr", "127.0.0.1:0", "-instrument=" + strconv.FormatBool(instrumented)}
 	if instrumented {
 		args = append(args, "-otlp.endpoint", c.otlp, "-service", service)
+		if c.block {
+			args = append(args, "-spans.block")
+		}
 		args = append(args, strings.Fields(c.extra)...)
 	}
 	logPath := filepath.Join(logDir, fmt.Sprintf("%s-%v.log", service, instrumented))
