@@ -121,6 +121,8 @@ type outcome struct {
 	dropped      int64
 	received     int64
 	found, asked int
+	traces       int     // traces of the run (endpoint log lines)
+	lastMiss     float64 // position in the run, 0 to 1, of the last sampled trace not found; -1 for none
 	loadAfter    string
 }
 
@@ -132,6 +134,9 @@ func (o outcome) row() string {
 		spans, drop = strconv.FormatInt(o.exported, 10), strconv.FormatInt(o.dropped, 10)
 		recv = strconv.FormatInt(o.received, 10)
 		found = fmt.Sprintf("%d / %d", o.found, o.asked)
+		if o.lastMiss >= 0 {
+			found += fmt.Sprintf(" (of %d; every miss in the first %.0f%%)", o.traces, 100*o.lastMiss)
+		}
 	}
 	perReq := float64(o.cpu.Microseconds()) / float64(max(o.res.Requests, 1))
 	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %.1f | %s | %s | %s | %s | %s |",
@@ -190,7 +195,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	if !instrumented {
 		return o, nil
 	}
-	ids, shutdown, err := scanLog(logPath, c.sample)
+	ids, traces, shutdown, err := scanLog(logPath, c.sample)
 	if err != nil {
 		return o, err
 	}
@@ -209,10 +214,12 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 		}
 		last = o.received
 	}
-	o.asked = len(ids)
-	for _, id := range ids {
+	o.asked, o.traces, o.lastMiss = len(ids), traces, -1
+	for i, id := range ids {
 		if c.traceSpans(id) >= 3 {
 			o.found++
+		} else {
+			o.lastMiss = float64(i+1) / float64(len(ids))
 		}
 	}
 	return o, nil
@@ -236,11 +243,12 @@ func waitAddr(path string, timeout time.Duration) (string, error) {
 }
 
 // scanLog returns sample trace IDs spread evenly over the endpoint log
-// lines, and the tracing shutdown record.
-func scanLog(path string, sample int) ([]string, map[string]any, error) {
+// lines in the order of the run, the number of traces, and the tracing
+// shutdown record.
+func scanLog(path string, sample int) ([]string, int, map[string]any, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	defer f.Close()
 	var ids []string
@@ -259,21 +267,21 @@ func scanLog(path string, sample int) ([]string, map[string]any, error) {
 			}
 		case strings.Contains(string(line), `"msg":"tracing shutdown"`):
 			if err := json.Unmarshal(line, &shutdown); err != nil {
-				return nil, nil, err
+				return nil, 0, nil, err
 			}
 		}
 	}
 	if shutdown == nil {
-		return nil, nil, errors.New("no tracing shutdown line in " + path)
+		return nil, 0, nil, errors.New("no tracing shutdown line in " + path)
 	}
 	if len(ids) <= sample {
-		return ids, shutdown, sc.Err()
+		return ids, len(ids), shutdown, sc.Err()
 	}
 	picked := make([]string, 0, sample)
 	for i := range sample {
 		picked = append(picked, ids[i*len(ids)/sample])
 	}
-	return picked, shutdown, sc.Err()
+	return picked, len(ids), shutdown, sc.Err()
 }
 
 // accepted is the spans Jaeger's OTLP receiver has accepted, from all
