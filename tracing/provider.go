@@ -110,6 +110,18 @@ type Options struct {
 	// wait for the exporter.
 	Blocking bool
 
+	// ConcurrentExports is the most batches exported at once; zero
+	// means one. The SDK's batch processor exports one batch at a time
+	// and waits for the answer; with a collector that takes a few
+	// milliseconds to answer, that wait limits the spans a second the
+	// provider can export, whatever the CPU. With more than one, the
+	// processor hands a batch over and goes on with the next while up
+	// to ConcurrentExports batches are in flight (each still bounded by
+	// a 30 s timeout); shutdown waits for them. The spans in flight count
+	// against MaxQueueSize. Only shutdown waits for them: ForceFlush
+	// may return before the last exports are answered.
+	ConcurrentExports int
+
 	// MaxExportBatchSize is the most spans sent in one export; zero
 	// means DefaultMaxExportBatchSize. It is capped at MaxQueueSize.
 	MaxExportBatchSize int
@@ -230,7 +242,11 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		} else {
 			cp.max = int64(queue)
 		}
-		cp.SpanProcessor = sdktrace.NewBatchSpanProcessor(cexp, bo...)
+		var bexp sdktrace.SpanExporter = cexp
+		if opts.ConcurrentExports > 1 {
+			bexp = newConcurrentExporter(cexp, opts.ConcurrentExports)
+		}
+		cp.SpanProcessor = sdktrace.NewBatchSpanProcessor(bexp, bo...)
 	}
 	sp = cp
 	sampler := opts.Sampler

@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string) error {
 	concurrency := fs.Int("c", 8, "clients sending at once with -load")
 	logFlush := fs.Duration("log.flush", 100*time.Millisecond, "buffer the JSON logs and write them out this often (0: one write per line)")
 	blockSpans := fs.Bool("spans.block", false, "when the span queue is full, make the request wait instead of dropping its span")
+	spanExports := fs.Int("spans.exports", 4, "span batches exported at once: more keeps a collector's answer time from limiting the spans a second")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	var bf backendFlags
 	bf.register(fs)
@@ -144,7 +145,8 @@ func run(ctx context.Context, args []string) error {
 		}
 		reg := metrics.New(tee(backends), metrics.WithNamespace(*namespace))
 
-		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger, Blocking: *blockSpans}
+		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger,
+			Blocking: *blockSpans, ConcurrentExports: *spanExports}
 		if *otlpSpans != "" {
 			topts.Exporter, topts.Endpoint, topts.Insecure = tracing.ExporterOTLPGRPC, *otlpSpans, true
 			if strings.HasPrefix(*otlpSpans, "http://") {

@@ -51,6 +51,7 @@ type config struct {
 	keep              string
 	extra             string
 	block             bool
+	jaegerPID         string
 	only              string
 }
 
@@ -67,6 +68,7 @@ func run() error {
 	flag.StringVar(&c.keep, "logs", "", "keep the instrumented runs' JSON logs in this directory (default: a temporary one, removed)")
 	flag.StringVar(&c.extra, "args", "", "extra arguments for the instrumented addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
 	flag.BoolVar(&c.block, "block", true, "run the instrumented addsvc with -spans.block: a full span queue slows requests down instead of dropping spans")
+	flag.StringVar(&c.jaegerPID, "jaeger.pidfile", "/tmp/obskit-servers/jaeger/pid", "Jaeger's PID file, to measure the CPU it spends receiving the spans (scripts/backend's)")
 	flag.StringVar(&c.only, "only", "", "run only this variant: bare or obskit")
 	flag.Parse()
 
@@ -87,8 +89,8 @@ func run() error {
 	fmt.Printf("machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
 	fmt.Printf("each run: %d clients, %v warm-up then %v measured; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
 		c.concurrency, c.warmup, c.duration, c.otlp, c.block)
-	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var bare, inst []float64
 	for i := 1; i <= c.pairs; i++ {
 		for _, instrumented := range []bool{false, true} {
@@ -116,6 +118,7 @@ type outcome struct {
 	instrumented bool
 	res          *load.Result
 	cpu          time.Duration
+	jaegerCPU    time.Duration // -1: unknown
 	rssKiB       int64
 	exported     int64
 	dropped      int64
@@ -138,10 +141,14 @@ func (o outcome) row() string {
 			found += fmt.Sprintf(" (of %d; every miss in the first %.0f%%)", o.traces, 100*o.lastMiss)
 		}
 	}
-	perReq := float64(o.cpu.Microseconds()) / float64(max(o.res.Requests, 1))
-	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %.1f | %s | %s | %s | %s | %s |",
+	reqs := float64(max(o.res.Requests, 1))
+	jaeger := "?"
+	if o.jaegerCPU >= 0 {
+		jaeger = fmt.Sprintf("%.0f", float64(o.jaegerCPU.Microseconds())/reqs)
+	}
+	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %s | %.1f | %s | %s | %s | %s | %s |",
 		o.n, variant, o.res.Throughput(), o.res.Quantile(0.5).Round(time.Microsecond), o.res.Quantile(0.99).Round(10*time.Microsecond),
-		perReq, float64(o.rssKiB)/1024, spans, drop, recv, found, o.loadAfter)
+		float64(o.cpu.Microseconds())/reqs, jaeger, float64(o.rssKiB)/1024, spans, drop, recv, found, o.loadAfter)
 }
 
 func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, error) {
@@ -175,12 +182,20 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	base := "http://" + addr
 
 	load.Run(context.Background(), load.Options{BaseURL: base, Duration: c.warmup, Concurrency: c.concurrency})
-	cpu0 := cpuTime(cmd.Process.Pid)
+	jpid := 0
+	if b, err := os.ReadFile(c.jaegerPID); err == nil {
+		jpid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	cpu0, jcpu0 := cpuTime(cmd.Process.Pid), cpuTime(jpid)
 	stopRSS := make(chan struct{})
 	rss := make(chan int64)
 	go func() { rss <- peakRSS(cmd.Process.Pid, stopRSS) }()
 	o.res = load.Run(context.Background(), load.Options{BaseURL: base, Duration: c.duration, Concurrency: c.concurrency})
 	o.cpu = cpuTime(cmd.Process.Pid) - cpu0
+	o.jaegerCPU = -1
+	if jpid > 0 {
+		o.jaegerCPU = cpuTime(jpid) - jcpu0
+	}
 	close(stopRSS)
 	o.rssKiB = <-rss
 	o.loadAfter = loadavg()
@@ -320,6 +335,9 @@ func (c *config) traceSpans(id string) int {
 
 // cpuTime is the user and system CPU time of pid so far.
 func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
