@@ -45,6 +45,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/obskit/obskit/examples/addsvc/internal/load"
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/metrics"
@@ -91,6 +93,7 @@ func run(ctx context.Context, args []string) error {
 	blockSpans := fs.Bool("spans.block", false, "when the span queue is full, make the request wait instead of dropping its span")
 	spanExports := fs.Int("spans.exports", 4, "span batches exported at once: more keeps a collector's answer time from limiting the spans a second")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
 	var bf backendFlags
 	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +114,14 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -126,14 +137,20 @@ func run(ctx context.Context, args []string) error {
 		handler         http.Handler
 		backends        []picked
 		shutdownTracing = func(context.Context) error { return nil }
+		// What the transports serve; with -instrument=false, the bare
+		// endpoints, a registry that records nothing and a tracer that
+		// starts no span.
+		endpoints Endpoints
+		reg       = metrics.New(metrics.Discard())
+		tracer    = noop.NewTracerProvider().Tracer("addsvc")
 	)
 	if !*instrument {
 		// The same service and transport without obskit, to measure
 		// what the instrumentation costs.
-		eps := MakeEndpoints(NewBasicService())
+		endpoints = MakeEndpoints(NewBasicService())
 		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(eps.Sum))
-		mux.Handle("POST /concat", handleJSON(eps.Concat))
+		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
+		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
 		handler = mux
 	} else {
 		// The metrics backends: see newBackend, the one function that
@@ -143,7 +160,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		reg := metrics.New(tee(backends), metrics.WithNamespace(*namespace))
+		reg = metrics.New(tee(backends), metrics.WithNamespace(*namespace))
 
 		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger,
 			Blocking: *blockSpans, ConcurrentExports: *spanExports}
@@ -167,7 +184,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		shutdownTracing = shutdown
-		tracer := tp.Tracer("addsvc")
+		tracer = tp.Tracer("addsvc")
 
 		// The service, decorated with the observer: metrics, a span and
 		// a log line per call.
@@ -184,12 +201,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		eps := MakeEndpoints(svc)
-		sum := middleware.Chain(
+		endpoints.Sum = middleware.Chain(
 			tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum", tracing.EndpointOptions{}),
 			middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
 			logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
 		)(eps.Sum)
-		concat := middleware.Chain(
+		endpoints.Concat = middleware.Chain(
 			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat", tracing.EndpointOptions{}),
 			middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
 			logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
@@ -199,8 +216,8 @@ func run(ctx context.Context, args []string) error {
 		// (semantic convention metrics, a server span, panic recovery)
 		// around them. Pull backends serve their metrics here.
 		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(sum))
-		mux.Handle("POST /concat", handleJSON(concat))
+		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
+		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
 		for _, b := range backends {
 			if b.handler != nil {
 				mux.Handle(b.route, b.handler)
