@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	kitlog "github.com/go-kit/log"
 	kitgraphite "github.com/go-kit/kit/metrics/graphite"
 	kitstatsd "github.com/go-kit/kit/metrics/statsd"
+	kitlog "github.com/go-kit/log"
 
 	"github.com/obskit/obskit/backends/graphite"
 	"github.com/obskit/obskit/backends/statsd"

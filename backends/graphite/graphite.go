@@ -31,7 +31,10 @@
 // Go's shortest float form. Quantiles come from a relative-error sketch
 // (internal/sketch): within Options.RelativeAccuracy (1% by default) of
 // the exact nearest-rank quantile of the interval's values; count, sum,
-// min and max are exact. Graphite keeps one point per series and
+// min and max are exact. Each histogram series holds two sketches (one
+// filling while the other is flushed) of a few KB each: the 10 000
+// log-uniform values from 1 ms to 10 s of the conformance test fill 466
+// buckets of 8 bytes. Graphite keeps one point per series and
 // retention step, so a FlushInterval shorter than the finest retention
 // makes later flushes replace earlier ones within a step: keep
 // FlushInterval at least that step.
@@ -101,8 +104,9 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop, dial included; 0
-	// means FlushInterval.
+	// Timeout bounds a flush of the interval loop, dial included, and a
+	// Flush or Close whose context has no deadline; 0 means
+	// FlushInterval.
 	Timeout time.Duration
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// carbon cannot be reached; 0 means 10, negative keeps none.

@@ -36,7 +36,9 @@
 // sent with "|@rate" (rate = sample size / values observed), so the
 // daemon's count (which adds 1/rate per value) stays unbiased; its sum and
 // percentiles come from the sample. Stats.DroppedSampled counts values so
-// represented by the rate.
+// represented by the rate. Each timer series holds two buffers of
+// MaxTimerValues float64s (one filling while the other is flushed): 16 KB
+// at the default of 1000.
 //
 // # Sanitising
 //
@@ -108,7 +110,8 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the interval loop, and a Flush or Close
+	// whose context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxPacketSize bounds a datagram; 0 means 1432 bytes. Over TCP it
 	// bounds one write, 16 KiB by default.

@@ -50,7 +50,9 @@
 // A payload the Transport could not send stays queued, with the rest of
 // its flush, and is retried first at the next flush; at most
 // MaxQueuedFlushes flushes wait, the oldest is dropped when one more
-// comes, and its lines are counted in Stats.DroppedQueueFull. Memory
+// comes, and its lines are counted in Stats.DroppedQueueFull (and
+// reported). A Transport that returns an error wrapping ErrRejected has
+// its payload dropped and counted in DroppedRejected, not retried. Memory
 // therefore stays bounded however long a server is down. What Close
 // cannot deliver is counted in DroppedClosed.
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -391,5 +392,54 @@ func TestOptionsInvalid(t *testing.T) {
 	}
 	if _, err := NewStore(HistogramOptions{}); !errors.Is(err, metrics.ErrInvalidOption) {
 		t.Fatalf("empty histogram options: %v", err)
+	}
+}
+
+// rejectingTransport rejects payloads holding "bad".
+type rejectingTransport struct{ fakeTransport }
+
+func (r *rejectingTransport) Send(ctx context.Context, p []byte) error {
+	if strings.Contains(string(p), "bad") {
+		return fmt.Errorf("status 400: %w", ErrRejected)
+	}
+	return r.fakeTransport.Send(ctx, p)
+}
+
+func TestPusherRejected(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	bad, good := s.NewCounter(Info{Key: "bad"}), s.NewCounter(Info{Key: "good"})
+	tr := &rejectingTransport{}
+	// One line per payload, so that the bad one goes alone.
+	p, _ := New(s, lineFlusher(s), tr, Options{FlushInterval: time.Hour, MaxPayloadSize: 1})
+	defer p.Close(context.Background())
+	bad.Add(1)
+	good.Add(2)
+	if err := p.Flush(context.Background()); !errors.Is(err, ErrRejected) || !errors.Is(err, metrics.ErrDelivery) {
+		t.Fatalf("flush: %v", err)
+	}
+	if got := tr.all(); got != "good xx\n" {
+		t.Fatalf("delivered %q", got)
+	}
+	if st := p.Stats(); st.DroppedRejected != 1 || st.Sent != 1 || st.Queued != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestPusherRetriesWithoutNewData: what is queued is sent at the next
+// flush even when nothing new was recorded.
+func TestPusherRetriesWithoutNewData(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	c := s.NewCounter(Info{Key: "a"})
+	tr := &fakeTransport{down: true}
+	p, _ := New(s, lineFlusher(s), tr, Options{FlushInterval: time.Hour})
+	defer p.Close(context.Background())
+	c.Add(1)
+	p.Flush(context.Background())
+	tr.setDown(false)
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.all(); got != "a x\n" {
+		t.Fatalf("delivered %q", got)
 	}
 }

@@ -40,7 +40,8 @@ type Options struct {
 	// FlushInterval is the time between two flushes of the loop.
 	// Required.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the loop, and a Flush or Close whose
+	// context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxPayloadSize bounds a payload (a datagram, or one write to a
 	// stream); 0 means DefaultMaxPacketSize.
@@ -190,8 +191,15 @@ func (p *Pusher) Close(ctx context.Context) error {
 	return err
 }
 
-// flush runs one flush with p.mu held.
+// flush runs one flush with p.mu held. A ctx without a deadline gets
+// Options.Timeout, so that a server that accepts but never reads cannot
+// hold Flush or Close forever.
 func (p *Pusher) flush(ctx context.Context, explicit bool) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.o.Timeout)
+		defer cancel()
+	}
 	p.flushes.Add(1)
 	b := p.batch()
 	ferr := p.f.AppendFlush(b)
@@ -229,6 +237,7 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 		}
 		p.queue = slices.Delete(p.queue, 0, n)
 		p.droppedQueue.Add(lost)
+		p.report(fmt.Errorf("%s: %w: %d values dropped: %d flushes are waiting already (MaxQueuedFlushes)", p.o.Name, metrics.ErrDelivery, lost, limit))
 	}
 	var q int64
 	for _, f := range p.queue {
@@ -295,21 +304,26 @@ func (p *Pusher) fail(err error) error {
 	}
 	p.flushErrors.Add(1)
 	p.lastErr.Store(&err)
+	p.report(err)
+	return err
+}
+
+// report passes err to the ErrorHandler unless one was passed less than
+// ErrorInterval ago; the errors held back are counted in the next one.
+func (p *Pusher) report(err error) {
 	if p.o.ErrorHandler == nil {
-		return err
+		return
 	}
 	now := time.Now()
 	if !p.lastRep.IsZero() && now.Sub(p.lastRep) < p.o.ErrorInterval {
 		p.quiet++
-		return err
+		return
 	}
-	rep := err
 	if p.quiet > 0 {
-		rep = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
+		err = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
 	}
 	p.lastRep, p.quiet = now, 0
-	p.o.ErrorHandler(rep)
-	return err
+	p.o.ErrorHandler(err)
 }
 
 // WriteTo runs one flush and writes its lines to w instead of the
