@@ -85,6 +85,12 @@
 // circonus-gometrics is still retrying. The next flush waits for that
 // submission before it starts one: when it turns out to have delivered
 // the payload the next flush would retry, it is not submitted twice.
+// A flush costs what circonus-gometrics spends on a submission: it
+// creates and copies a histogram per series, about 25 KB and 15 to 80 µs
+// per histogram series on a busy two-core machine (BenchmarkInfluxCirconusFlush:
+// 1 000 series 30 to 80 ms, 100 000 series 12 to 18 s), so with very many
+// histogram series keep FlushInterval and Timeout above that.
+//
 // Close delivers everything recorded before it when the trap answers, and
 // counts in Stats.DroppedClosed what it could not deliver; it waits at
 // most 2 s for a submission still retrying, and abandons it after that.

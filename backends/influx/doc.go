@@ -72,9 +72,12 @@
 //     the batch's other points, counts N points as rejected and the rest
 //     as sent.
 //   - 5xx and connection errors: the batch stays queued and is retried
-//     first at the next flush; at most MaxQueuedFlushes flushes wait, the
-//     oldest dropped first and counted in Stats.DroppedQueueFull, so an
-//     unreachable server costs bounded memory.
+//     first at a later flush, with exponential backoff (the flush loop
+//     writes again after FlushInterval, at least 1 s, doubling after each
+//     failure up to a minute, jittered; an explicit Flush or Close tries
+//     at once); at most MaxQueuedFlushes flushes wait, the oldest dropped
+//     first and counted in Stats.DroppedQueueFull, so an unreachable
+//     server costs bounded memory and one request per backoff step.
 //
 // Close writes a last flush and counts in Stats.DroppedClosed what it
 // could not deliver. A point keeps the time of the flush that made it,

@@ -5,13 +5,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/obskit/obskit/internal/push"
 )
@@ -26,7 +30,20 @@ type httpTransport struct {
 	url      string // …/write?db=…&rp=…&precision=…&consistency=…
 	user     string
 	password string
+
+	// After a 5xx or a connection error, no write is tried before next;
+	// the wait starts at minBackoff, doubles on each failure up to
+	// maxBackoff and is jittered to between half and all of that. An
+	// explicit Flush or Close tries at once (ResetBackoff).
+	minBackoff, maxBackoff time.Duration
+	mu                     sync.Mutex
+	backoff                time.Duration
+	next                   time.Time
+	lastErr                error
 }
+
+// maxBackoff bounds the wait between two attempts after failures.
+const maxBackoff = time.Minute
 
 func newHTTPTransport(o *Options) (*httpTransport, error) {
 	u, err := url.Parse(o.URL)
@@ -50,10 +67,12 @@ func newHTTPTransport(o *Options) (*httpTransport, error) {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return &httpTransport{
-		client:   &http.Client{Transport: tr},
-		url:      u.String(),
-		user:     o.Username,
-		password: o.Password,
+		client:     &http.Client{Transport: tr},
+		url:        u.String(),
+		user:       o.Username,
+		password:   o.Password,
+		minBackoff: max(o.FlushInterval, time.Second),
+		maxBackoff: max(o.FlushInterval, maxBackoff),
 	}, nil
 }
 
@@ -61,6 +80,34 @@ func newHTTPTransport(o *Options) (*httpTransport, error) {
 // the server's message; a 4xx one wraps push.ErrRejected (the same
 // payload would be refused again), anything else is retried.
 func (h *httpTransport) Send(ctx context.Context, payload []byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if time.Now().Before(h.next) {
+		return fmt.Errorf("%w (last error: %v)", push.ErrBackoff, h.lastErr)
+	}
+	err := h.write(ctx, payload)
+	if err == nil || errors.Is(err, push.ErrRejected) {
+		h.backoff, h.next, h.lastErr = 0, time.Time{}, nil
+		return err
+	}
+	if h.backoff == 0 {
+		h.backoff = h.minBackoff
+	} else {
+		h.backoff = min(2*h.backoff, h.maxBackoff)
+	}
+	h.next = time.Now().Add(h.backoff/2 + rand.N(h.backoff/2+1))
+	h.lastErr = err
+	return err
+}
+
+// ResetBackoff lets the next Send write at once.
+func (h *httpTransport) ResetBackoff() {
+	h.mu.Lock()
+	h.next = time.Time{}
+	h.mu.Unlock()
+}
+
+func (h *httpTransport) write(ctx context.Context, payload []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(payload))
 	if err != nil {
 		return err

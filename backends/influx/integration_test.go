@@ -245,3 +245,36 @@ func writeLines(base, db, lines string) error {
 	defer h.Close()
 	return h.Send(context.Background(), []byte(lines+"\n"))
 }
+
+// TestRetentionPolicy writes into a retention policy that is not the
+// database's default, and reads the point back from it (and not from
+// the default one).
+func TestRetentionPolicy(t *testing.T) {
+	s := sharedServer(t)
+	db := s.newDatabase(t)
+	if _, err := s.query(db, fmt.Sprintf(`CREATE RETENTION POLICY "short" ON %q DURATION 2h REPLICATION 1`, db), "POST"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Options{URL: s.url, Database: db, RetentionPolicy: "short", Precision: "ms", FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := metrics.New(b).NewGauge(metrics.Opts{Name: "queue.depth", Help: "Depth."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Set(7)
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rs := s.selectAll(t, db, `SELECT last("value") AS v FROM "short"."queue.depth"`)
+	if len(rs) != 1 {
+		t.Fatalf("no point in the retention policy: %v", rs)
+	}
+	if v, err := rs[0].column("v"); err != nil || v != 7 {
+		t.Fatalf("value %v, %v; want 7", v, err)
+	}
+	if rs := s.selectAll(t, db, `SELECT last("value") FROM "autogen"."queue.depth"`); len(rs) != 0 {
+		t.Fatalf("the point is in the default retention policy too: %v", rs)
+	}
+}

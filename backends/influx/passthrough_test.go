@@ -114,3 +114,36 @@ func TestServerErrors(t *testing.T) {
 		t.Fatalf("final %+v", st)
 	}
 }
+
+// TestBackoff: while the server fails, the flush loop does not write on
+// every flush but backs off; an explicit Flush writes at once.
+func TestBackoff(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return requests }
+	b, err := New(Options{URL: srv.URL, Database: "d", FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "c", Help: "C."})
+	c.Add(1)
+	time.Sleep(500 * time.Millisecond) // about 25 flushes of the loop
+	if n, f := count(), b.Stats().Flushes; n != 1 || f < 5 {
+		t.Fatalf("%d writes in %d flushes, want 1: the next waits at least a second", n, f)
+	}
+	b.Flush(context.Background())
+	if n := count(); n != 2 {
+		t.Fatalf("explicit Flush: %d writes, want 2", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	b.Close(ctx)
+}

@@ -63,6 +63,12 @@ type Options struct {
 // ErrClosed is returned by Flush after Close.
 var ErrClosed = errors.New("push: closed")
 
+// ErrRejected, wrapped in an error from Transport.Send, says that the
+// server refused the payload for good (an HTTP 4xx): it is dropped and
+// counted in Stats.DroppedRejected instead of being retried, and the
+// next payload is sent.
+var ErrRejected = errors.New("rejected by the server")
+
 // Pusher runs a backend's flushes: on an interval in its own goroutine,
 // and on Flush and Close. It is safe for concurrent use.
 type Pusher struct {
@@ -250,11 +256,11 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	return errors.Join(ferr, err)
 }
 
-// send delivers the queue, oldest first, until a payload fails. A
-// payload the server rejected (ErrRejected) is dropped and counted, and
-// sending goes on; its error is returned with the others.
-func (p *Pusher) send(ctx context.Context) error {
-	var rejected error
+// send delivers the queue, oldest first, until a payload fails; a
+// rejected payload (ErrRejected) is dropped and the next one sent, and
+// of a partly rejected one (PartialError) only the lines refused are
+// counted as dropped.
+func (p *Pusher) send(ctx context.Context) (rejected error) {
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {

@@ -12,14 +12,14 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-// partialRejectingTransport refuses payloads that contain "bad" for good and
+// refusingTransport refuses payloads that contain "bad" for good and
 // accepts the others.
-type partialRejectingTransport struct {
+type refusingTransport struct {
 	mu  sync.Mutex
 	got []string
 }
 
-func (r *partialRejectingTransport) Send(_ context.Context, p []byte) error {
+func (r *refusingTransport) Send(_ context.Context, p []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if strings.Contains(string(p), "bad") {
@@ -29,13 +29,13 @@ func (r *partialRejectingTransport) Send(_ context.Context, p []byte) error {
 	return nil
 }
 
-func (r *partialRejectingTransport) Close() error { return nil }
+func (r *refusingTransport) Close() error { return nil }
 
 func TestPusherRejectedIsDroppedNotRetried(t *testing.T) {
 	s := newStore(t, HistogramOptions{Sketch: true})
 	bad := s.NewCounter(Info{Key: "bad"})
 	good := s.NewCounter(Info{Key: "good"})
-	tr := &partialRejectingTransport{}
+	tr := &refusingTransport{}
 	var reports []error
 	// One line per payload, so the rejected one is alone.
 	p, err := New(s, lineFlusher(s), tr, Options{Name: "test", FlushInterval: time.Hour, MaxPayloadSize: 4,
