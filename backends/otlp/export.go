@@ -12,12 +12,13 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/obskit/obskit/internal/push"
 	"github.com/obskit/obskit/metrics"
 )
 
 // reportEvery is the least time between two delivery errors handed to
-// Options.ErrorHandler.
-const reportEvery = time.Minute
+// Options.ErrorHandler, the same as the other push backends'.
+const reportEvery = push.DefaultErrorInterval
 
 // exporter wraps the SDK exporter the PeriodicReader exports through: it
 // counts what was delivered, tells the producer, and reports failures
@@ -67,6 +68,11 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		err = e.inner.Export(ctx, rm)
 	}
 	rejected, partial := partialSuccess(err)
+	if partial && rejected == 0 {
+		// A partial success that rejects nothing is a warning (OTLP
+		// spec): everything was delivered.
+		err, partial = nil, false
+	}
 	delivered := err == nil || partial
 	// Tell the producer before anything else can collect.
 	e.prod.commit(delivered)

@@ -70,10 +70,11 @@
 // Exports run every FlushInterval, on Flush and on Close; a collection
 // without a point is not sent. An export that
 // fails (collector down, timeout, rejected request) reaches
-// Options.ErrorHandler wrapping metrics.ErrDelivery, at most once a
-// minute with a count of those left unreported, and is counted in Stats;
+// Options.ErrorHandler wrapping metrics.ErrDelivery, at most once every
+// 30 s with a count of those left unreported, and is counted in Stats;
 // a partial success (the collector rejected some points) counts the
-// rejected points in Stats.DroppedRejected. Nothing is lost until Close:
+// rejected points in Stats.DroppedRejected (one that rejects none is a
+// warning, and the export a success). Nothing is lost until Close:
 // if its final export fails, its points are counted in
 // Stats.DroppedClosed. Values recorded after Close are not exported.
 // The SDK's global error handler (otel.Handle) never sees these errors.
@@ -175,7 +176,7 @@ type Options struct {
 	// Resource's.
 	ServiceName string
 	// ErrorHandler receives delivery errors, which wrap
-	// metrics.ErrDelivery, at most once a minute. It is called on the
+	// metrics.ErrDelivery, at most once every 30 s. It is called on the
 	// export goroutine and must not block. Nil means errors are only
 	// counted in Stats and returned by Flush and Close.
 	ErrorHandler func(error)

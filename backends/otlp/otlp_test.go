@@ -475,3 +475,24 @@ func TestExpoDataMerge(t *testing.T) {
 		t.Errorf("bucket counts %d + zero %d != count %d, or %d buckets", n, a.zero, a.count, len(a.pos.counts))
 	}
 }
+
+// TestPartialSuccessWarning: a partial success rejecting no point is a
+// warning; everything counts as delivered.
+func TestPartialSuccessWarning(t *testing.T) {
+	b, mem := newMem(t, Options{Temporality: metricdata.DeltaTemporality})
+	c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "c"})
+	c.Add(1)
+	mem.setFail(PartialSuccess{})
+	if err := b.Flush(context.Background()); err != nil {
+		t.Errorf("Flush = %v, want nil for a warning", err)
+	}
+	mem.setFail(nil)
+	c.Add(2)
+	flush(t, b)
+	if p, err := mem.last().find("c", nil); err != nil || p.value != 2 {
+		t.Errorf("delta after a warning = %+v, %v; want 2 (the first was delivered)", p, err)
+	}
+	if st := b.Stats(); st.Sent != 2 || st.FlushErrors != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
