@@ -3,6 +3,7 @@ module github.com/obskit/obskit/benchmarks
 go 1.26.0
 
 require (
+	github.com/DataDog/datadog-go/v5 v5.9.1
 	github.com/circonus-labs/circonus-gometrics v2.3.1+incompatible
 	github.com/go-kit/kit v0.13.0
 	github.com/go-kit/log v0.2.0
@@ -17,6 +18,7 @@ require (
 
 require (
 	github.com/DataDog/sketches-go v1.4.8 // indirect
+	github.com/Microsoft/go-winio v0.5.0 // indirect
 	github.com/VividCortex/gohistogram v1.0.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/circonus-labs/circonusllhist v0.1.3 // indirect

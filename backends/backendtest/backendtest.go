@@ -56,11 +56,6 @@ type Harness struct {
 	// added (math.Floor for a backend whose counters are integers and
 	// carry the fraction). Nil means exactly recorded.
 	CounterValue func(recorded float64) float64
-	// IntegerCounters says that the backend sends whole counts and
-	// carries a fraction to a later flush (datadog-go's counts are
-	// int64): a counter then reads back as the recorded value rounded
-	// down, 102 for 102.5. It is CounterValue math.Floor.
-	IntegerCounters bool
 }
 
 // Reader reads recorded values back. labels holds the declared labels
@@ -144,9 +139,6 @@ func Run(t *testing.T, h Harness) {
 	r := h.Collect(t, b, descs)
 
 	counter := h.CounterValue
-	if counter == nil && h.IntegerCounters {
-		counter = math.Floor
-	}
 	if counter == nil {
 		counter = func(v float64) float64 { return v }
 	}

@@ -32,15 +32,17 @@
 //	                                                                   (ClientDirect.DistributionSamples)
 //	  past MaxTimerValues values    …:0.012:…|d|@0.1                   a uniform sample and its rate
 //	HistogramAs: Histogram          …:0.012|h                          Client.Histogram, the instrument's unit
-//	HistogramAs: Timing, unit "s"   …:12|ms                            Client.TimeInMilliseconds: seconds
+//	HistogramAs: Timing, unit "s"   …:12.500000|ms                     Client.TimeInMilliseconds: seconds
 //	                                                                   become milliseconds (Datadog's
 //	                                                                   convention for timers); other units
 //	                                                                   are sent as they are
 //
-// The Datadog Agent keeps no state between its flushes for counts and
-// gauges sent over DogStatsD, so a series obskit stops recording into is
-// no longer reported: a counter is sent only when it changed, a gauge
-// only when it was recorded into since the last flush.
+// A counter is sent only when it changed since the last flush, a gauge
+// only when it was recorded into; what the Agent reports for a series
+// that received nothing in one of its intervals is the Agent's rule (it
+// reports idle counters as 0 until dogstatsd_expiry_seconds).
+// Metric and label names are obskit's portable names, which DogStatsD
+// accepts as they are.
 //
 // Distributions are the default because the Agent forwards them to
 // Datadog unaggregated, where percentiles are computed over every host;
@@ -62,25 +64,42 @@
 // those that would end the tag, the tag list or the datagram: ',', '|',
 // '#', and the control characters (newline among them, which datadog-go
 // would otherwise delete), each replaced by '_'. Nothing else is changed:
-// the Agent lower-cases tags and applies Datadog's own tag rules. Metric
-// and label names are obskit's portable names, which DogStatsD accepts as
-// they are. AppendTagValue and SanitizeTagValue give a value's form.
+// the Agent lower-cases tags and applies Datadog's own tag rules.
+// AppendTagValue and SanitizeTagValue give a value's form.
+//
+// datadog-go adds tags of its own to every value: env, service and
+// version from DD_ENV, DD_SERVICE and DD_VERSION when they are set, and
+// (origin detection, on by default) the container's ID as a "|c:" field.
+// statsd.WithoutOriginDetection in ClientOptions turns the latter off.
 //
 // # Delivery
 //
 // Addr is "host:port" for UDP, or "unix:///path/to/socket" (also
 // "unixgram://", "unixstream://") for a Unix domain socket, as datadog-go
-// accepts it; empty means DefaultAddr. datadog-go packs values into
+// accepts it; empty means DefaultAddr (the backend does not read
+// DD_AGENT_HOST or DD_DOGSTATSD_URL: pass os.Getenv's result as Addr). A
+// host name is resolved once, by New. datadog-go packs values into
 // payloads of at most MaxPacketSize bytes (1432 for UDP, 8192 for Unix
 // sockets by default) and writes each payload once: a payload whose
 // write fails is dropped, not retried. Each flush hands every series to
 // datadog-go and then waits for its Flush, which returns once every
 // payload is written or dropped. Stats is built from what datadog-go
-// reports: Sent and BytesSent from its telemetry, DroppedWrite for the
-// values of payloads whose write failed and DroppedQueueFull for those it
-// dropped because its sender queue was full (values apportioned by the
-// bytes datadog-go reports dropped when a flush is only partly lost).
-// UDP cannot tell whether a datagram that left arrived. The errors
+// reports: BytesSent from its telemetry; DroppedWrite for the values of
+// payloads whose write failed and DroppedQueueFull for those it dropped
+// because its sender queue was full (apportioned by the bytes datadog-go
+// reports dropped when a flush is only partly lost); Sent for the other
+// values handed to it; DroppedRejected for the values of a series whose
+// name and tags do not fit in one payload, which datadog-go refuses (the
+// flush returns its MessageTooLongError). Since datadog-go keeps nothing for another
+// attempt, there is no MaxQueuedFlushes and Stats.Queued stays 0: while
+// the Agent is unreachable each flush is dropped and counted, and memory
+// stays bounded by the series themselves.
+// UDP cannot tell whether a datagram that left arrived. datadog-go's
+// Flush takes no context: a flush over a Unix socket to a stalled Agent
+// lasts up to datadog-go's write timeout (100 ms) per payload. datadog-go
+// also sends its client telemetry (datadog.dogstatsd.client.*) to the
+// Agent every 10 s unless statsd.WithoutTelemetry is given; Stats'
+// byte counts need it. The errors
 // datadog-go reports (it reports them from its own goroutines) reach
 // Options.ErrorHandler wrapped in metrics.ErrDelivery, at most one per
 // 30 s.
@@ -198,12 +217,15 @@ func (e *clientErrors) handle(err error) {
 	e.n++
 }
 
-func (e *clientErrors) take() (err error, n int, queueLost uint64) {
+// take returns the errors collected since the last take: the first, how
+// many there were, and the values datadog-go reported lost to its full
+// sender queue.
+func (e *clientErrors) take() (n int, queueLost uint64, first error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	err, n, queueLost = e.first, e.n, e.queueLost
+	n, queueLost, first = e.n, e.queueLost, e.first
 	e.first, e.n, e.queueLost = nil, 0, 0
-	return err, n, queueLost
+	return n, queueLost, first
 }
 
 // New returns a Backend sending to o.Addr. It does not wait for the
@@ -346,10 +368,13 @@ func (b *Backend) Stats() Stats { return b.pusher.Stats() }
 // WriteTo writes one flush to w instead of the Agent, formatted by
 // datadog-go as Flush would send it (reading and resetting the series),
 // one payload per Write, and returns the bytes written. It starts a
-// datadog-go client on w for the call, without telemetry.
+// datadog-go client on w for the call, without telemetry or origin
+// detection.
 func (b *Backend) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
-	opts := append(b.clientOptions(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection())
+	// The writer's errors are cw's; the backend's client does not see them.
+	opts := append(b.clientOptions(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection(),
+		statsd.WithErrorHandler(func(error) {}))
 	c, err := statsd.NewDirectWithWriter(cw, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("dogstatsd: %w", err)
@@ -400,7 +425,7 @@ func (b *Backend) flush() error {
 	before := b.client.GetTelemetry()
 	handed, err := b.hand(b.client)
 	after := b.client.GetTelemetry()
-	first, nerr, queueLost := b.errs.take()
+	nerr, queueLost, first := b.errs.take()
 	sentBytes := after.TotalBytesSent - before.TotalBytesSent
 	lostBytes := after.TotalBytesDropped - before.TotalBytesDropped
 	var lost uint64
@@ -428,11 +453,17 @@ func (b *Backend) flush() error {
 // hand hands every series that changed to c, waits for c's Flush and
 // returns the number of values handed.
 func (b *Backend) hand(c *statsd.ClientDirect) (handed int, err error) {
-	var pending int
-	var errs []error
+	var pending, nerr int
+	var first error
 	note := func(n int, err error) {
 		if err != nil {
-			errs = append(errs, err)
+			// datadog-go refuses a value for good (a name and tags
+			// longer than a payload): no later flush can send it.
+			if first == nil {
+				first = err
+			}
+			nerr++
+			b.pusher.CountRejected(uint64(n))
 			return
 		}
 		handed += n
@@ -482,7 +513,10 @@ func (b *Backend) hand(c *statsd.ClientDirect) (handed int, err error) {
 		})
 	}
 	c.Flush()
-	return handed, errors.Join(errs...)
+	if nerr > 1 {
+		first = fmt.Errorf("%w (and %d more refused)", first, nerr-1)
+	}
+	return handed, first
 }
 
 // sendEach hands a histogram interval to datadog-go's Histogram or
@@ -502,14 +536,17 @@ func (b *Backend) sendEach(c *statsd.ClientDirect, s *series, sn *push.Snapshot,
 		return
 	}
 	k, n := uint64(len(sn.Values)), sn.Count
+	var err error
 	for i, v := range sn.Values {
 		// Calls for value i: the values observed that it stands for,
 		// n/k, split exactly over the sample.
 		calls := (uint64(i)+1)*n/k - uint64(i)*n/k
 		for range calls {
-			note(0, send(s.name, v*scale, s.tags, sn.Rate))
+			if e := send(s.name, v*scale, s.tags, sn.Rate); e != nil && err == nil {
+				err = e
+			}
 		}
 	}
 	// What datadog-go keeps is its own draw: count the expected number.
-	note(int(k), nil)
+	note(int(k), err)
 }

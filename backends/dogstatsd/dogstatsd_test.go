@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -278,7 +279,7 @@ func TestConformance(t *testing.T) {
 		},
 		CheckQuantile:      backendtest.RelativeError(0),
 		SanitizeLabelValue: dogstatsd.SanitizeTagValue,
-		IntegerCounters:    true,
+		CounterValue:       math.Floor,
 	})
 }
 
@@ -443,5 +444,100 @@ func TestRecordingNeverBlocks(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("recording blocked")
+	}
+	b.Flush(context.Background())
+	if s := b.Stats(); s.Dropped() == 0 || s.FlushErrors == 0 {
+		t.Errorf("nothing listens, yet no drop was counted: %+v", s)
+	}
+}
+
+// TestUnixSocket sends through datadog-go's Unix datagram socket
+// transport to a server that is then stopped and started again on the
+// same path: what is recorded while it is down is dropped and counted,
+// and datadog-go dials again once it is back.
+func TestUnixSocket(t *testing.T) {
+	path := t.TempDir() + "/dsd.socket"
+	listen := func() *net.UnixConn {
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	read := func(c *net.UnixConn) []datagramLine {
+		t.Helper()
+		buf := make([]byte, 1<<16)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := parseDatagram(string(buf[:n]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ls
+	}
+	srv := listen()
+	b := newBackend(t, dogstatsd.Options{Addr: "unix://" + path})
+	reg := metrics.New(b)
+	c, _ := reg.NewCounter(metrics.Opts{Name: "uds", Labels: []string{"phase"}})
+	ctx := context.Background()
+
+	c.With("phase", "up").Add(2)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ls := read(srv); len(ls) != 1 || ls[0].values[0] != 2 || ls[0].tags[0] != [2]string{"phase", "up"} {
+		t.Fatalf("got %+v", ls)
+	}
+
+	// The server stops: the write fails, the flush is dropped and counted.
+	srv.Close()
+	os.Remove(path)
+	c.With("phase", "down").Add(3)
+	if err := b.Flush(ctx); !errors.Is(err, metrics.ErrDelivery) {
+		t.Fatalf("Flush with the server down = %v, want ErrDelivery", err)
+	}
+	if s := b.Stats(); s.DroppedWrite != 1 || s.Sent != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+
+	// It comes back on the same path: datadog-go dials again.
+	srv = listen()
+	defer srv.Close()
+	c.With("phase", "again").Add(4)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ls := read(srv); len(ls) != 1 || ls[0].values[0] != 4 || ls[0].tags[0] != [2]string{"phase", "again"} {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+// TestTooLong: a series whose name and tags cannot fit in a payload is
+// refused by datadog-go; the flush reports it and Stats counts the values
+// as rejected, while the other series go out.
+func TestTooLong(t *testing.T) {
+	r := listen(t)
+	b := newBackend(t, dogstatsd.Options{Addr: r.addr(), MaxPacketSize: 200})
+	reg := metrics.New(b)
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"v"}})
+	h, _ := reg.NewHistogram(metrics.Opts{Name: "h", Labels: []string{"v"}})
+	long := strings.Repeat("x", 300)
+	c.With("v", long).Add(1)
+	c.With("v", "short").Add(1)
+	for range 3 {
+		h.With("v", long).Observe(1)
+	}
+	err := b.Flush(context.Background())
+	if !errors.Is(err, metrics.ErrDelivery) || !errors.As(err, new(statsd.MessageTooLongError)) {
+		t.Fatalf("Flush = %v, want ErrDelivery wrapping datadog-go's MessageTooLongError", err)
+	}
+	if s := b.Stats(); s.DroppedRejected != 4 || s.Sent != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if ls := r.waitValues(t, 1); ls[0].tags[0][1] != "short" {
+		t.Fatalf("got %+v", ls)
 	}
 }

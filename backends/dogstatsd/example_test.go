@@ -7,6 +7,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/DataDog/datadog-go/v5/statsd"
 
@@ -50,6 +51,7 @@ func Example() {
 	// datadog-go packs series into payloads by name: read them all.
 	var lines []string
 	buf := make([]byte, 1500)
+	agent.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for len(lines) < 2 {
 		n, _, err := agent.ReadFrom(buf)
 		if err != nil {
