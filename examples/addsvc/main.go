@@ -6,6 +6,7 @@
 //	go run ./examples/addsvc
 //	curl -s -XPOST -d '{"a":2,"b":3}' http://127.0.0.1:8080/sum
 //	curl -s http://127.0.0.1:8080/metrics | grep addsvc_
+//	grpcurl -plaintext -import-path examples/addsvc/pb -proto addsvc.proto -d '{"a":2,"b":3}' 127.0.0.1:8082 addsvc.Add/Sum
 //
 //	go run ./examples/addsvc -metrics=graphite -load 2000 >addsvc.log
 //
@@ -81,6 +82,7 @@ const (
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	grpcAddr := fs.String("grpc.addr", "127.0.0.1:8082", "gRPC listen address")
 	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
 	otlpSpans := fs.String("otlp.endpoint", "", "send spans over OTLP instead: host:port for OTLP/gRPC, such as Jaeger's 127.0.0.1:4317, or an http:// URL for OTLP/HTTP (plaintext)")
 	grace := fs.Duration("grace", 5*time.Second, "on SIGINT or SIGTERM, how long requests in flight may take to finish")
@@ -248,8 +250,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	base := "http://" + ln.Addr().String()
 	logger.Info("listening", "addr", ln.Addr().String(), "metrics", bf.names, "instrument", *instrument)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// The gRPC transport of the same endpoints, on its own port.
+	gsrv, gln, err := listenGRPC(*grpcAddr, reg, tracer, logger, endpoints)
+	if err != nil {
+		srv.Close()
+		closeBackends(backends, closeTimeout)
+		return err
+	}
+	logger.Info("listening", "grpc.addr", gln.Addr().String())
+	go func() { errc <- gsrv.Serve(gln) }()
 
 	loaded := make(chan *load.Result, 1)
 	if *nLoad > 0 {
@@ -269,6 +280,10 @@ func run(ctx context.Context, args []string) error {
 	case result = <-loaded:
 		pulled = pull(base, backends, *namespace)
 		serveErr = drain(srv, &flight, *grace, logger)
+	}
+	// The gRPC calls in flight get the same grace.
+	if err := stopGRPC(gsrv, *grace); err != nil {
+		serveErr = errors.Join(serveErr, err)
 	}
 
 	// Every span of a request that ran has ended: flush them. Then

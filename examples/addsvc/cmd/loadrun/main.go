@@ -154,7 +154,7 @@ func (o outcome) row() string {
 func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, error) {
 	o := outcome{n: n, instrumented: instrumented}
 	service := fmt.Sprintf("addsvc-loadrun-%d-%d", time.Now().Unix(), n)
-	args := []string{"-addr", "127.0.0.1:0", "-instrument=" + strconv.FormatBool(instrumented)}
+	args := []string{"-addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-instrument=" + strconv.FormatBool(instrumented)}
 	if instrumented {
 		args = append(args, "-otlp.endpoint", c.otlp, "-service", service)
 		if c.block {
