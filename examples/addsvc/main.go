@@ -367,7 +367,7 @@ func summarize(w io.Writer, r *load.Result, bs []picked, namespace, addr string,
 	for _, b := range bs {
 		look := strings.ReplaceAll(b.look(namespace+".endpoint.requests"), "ADDR", addr)
 		if b.push == nil {
-			look += "   (served until exit; it read:)"
+			look += "   (until exit; it served:)"
 		}
 		fmt.Fprintf(w, "  %-10s  %s\n", b.name, look)
 		if b.push == nil {
