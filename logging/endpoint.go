@@ -84,15 +84,26 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string, op
 	}
 }
 
+// logCall logs the record of one call. It builds the record itself,
+// with no source position, instead of calling logger.LogAttrs, which
+// walks the stack (runtime.Callers) for every record: the position it
+// finds is this function's, the same on every record, and the walk was
+// a tenth of what logging a call cost under load. With
+// Options.AddSource, the records carry an empty source.
 func logCall(ctx context.Context, logger *slog.Logger, level slog.Level, operation string, dur float64, err error) {
-	if err == nil {
-		logger.LogAttrs(ctx, level, EndpointMessage,
-			slog.String(middleware.LogOperationKey, operation),
-			slog.Float64(middleware.LogDurationKey, dur))
+	if !logger.Enabled(ctx, level) {
 		return
 	}
-	logger.LogAttrs(ctx, level, EndpointMessage,
-		slog.String(middleware.LogOperationKey, operation),
-		slog.Float64(middleware.LogDurationKey, dur),
-		slog.Any(middleware.LogErrorKey, err))
+	r := slog.NewRecord(time.Now(), level, EndpointMessage, 0)
+	if err == nil {
+		r.AddAttrs(
+			slog.String(middleware.LogOperationKey, operation),
+			slog.Float64(middleware.LogDurationKey, dur))
+	} else {
+		r.AddAttrs(
+			slog.String(middleware.LogOperationKey, operation),
+			slog.Float64(middleware.LogDurationKey, dur),
+			slog.Any(middleware.LogErrorKey, err))
+	}
+	_ = logger.Handler().Handle(ctx, r) // as Logger.LogAttrs, which drops the error
 }

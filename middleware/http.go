@@ -118,10 +118,11 @@ type httpHandler struct {
 // truncated one taken for whole. A panic with http.ErrAbortHandler itself
 // is passed on without a log line.
 //
-// The ResponseWriter that next receives is wrapped with httpsnoop, so it
-// implements exactly the optional interfaces (http.Flusher,
-// http.Hijacker, io.ReaderFrom, …) of the one it wraps, and
-// http.ResponseController reaches the original.
+// The ResponseWriter that next receives implements exactly the optional
+// interfaces (http.Flusher, http.Hijacker, io.ReaderFrom, …) of the one
+// it wraps, and http.ResponseController reaches the original: net/http's
+// HTTP/1 writer gets a wrapper of its own, any other one is wrapped with
+// httpsnoop.
 //
 // NewHTTPHandler returns an error when next is nil or the instruments
 // cannot be declared on the Registry.
@@ -178,14 +179,19 @@ func (s *responseState) wrote() {
 	}
 }
 
+// header records the status code of a WriteHeader call.
+func (s *responseState) header(code int) {
+	// 1xx responses are informational; the final one follows.
+	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		s.status = code
+	}
+}
+
 func (s *responseState) hooks() httpsnoop.Hooks {
 	return httpsnoop.Hooks{
 		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
 			return func(code int) {
-				// 1xx responses are informational; the final one follows.
-				if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-					s.status = code
-				}
+				s.header(code)
 				next(code)
 			}
 		},
@@ -244,8 +250,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(ctx)
 	}
 
-	var st responseState
-	ww := httpsnoop.Wrap(w, st.hooks())
+	ww, st := wrapWriter(w)
 	defer func() {
 		rec := recover()
 		route := routeOf(r.Pattern)
@@ -257,7 +262,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				abort = true
 			} else {
 				errType = fmt.Sprintf("%T", rec)
-				abort = h.recovered(ctx, w, r, &st, rec, route, errType, span)
+				abort = h.recovered(ctx, w, r, st, rec, route, errType, span)
 			}
 		} else if st.status >= 500 {
 			errType = statusText(st.status)

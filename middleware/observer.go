@@ -136,17 +136,34 @@ func (o *Observer) end(ctx context.Context, operation string, b *bound, span tra
 		span.End()
 	}
 	if o.logger != nil {
-		if err == nil {
-			o.logger.LogAttrs(ctx, slog.LevelInfo, ServiceCallMessage,
-				slog.String(LogOperationKey, operation),
-				slog.Float64(LogDurationKey, dur))
-		} else {
-			o.logger.LogAttrs(ctx, slog.LevelError, ServiceCallMessage,
-				slog.String(LogOperationKey, operation),
-				slog.Float64(LogDurationKey, dur),
-				slog.Any(LogErrorKey, err))
-		}
+		o.log(ctx, operation, dur, err)
 	}
+}
+
+// log logs the record of one call. It builds the record itself, with no
+// source position, instead of calling Logger.LogAttrs, which walks the
+// stack (runtime.Callers) for every record to find a position that
+// would be this function's on every record.
+func (o *Observer) log(ctx context.Context, operation string, dur float64, err error) {
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelError
+	}
+	if !o.logger.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, ServiceCallMessage, 0)
+	if err == nil {
+		r.AddAttrs(
+			slog.String(LogOperationKey, operation),
+			slog.Float64(LogDurationKey, dur))
+	} else {
+		r.AddAttrs(
+			slog.String(LogOperationKey, operation),
+			slog.Float64(LogDurationKey, dur),
+			slog.Any(LogErrorKey, err))
+	}
+	_ = o.logger.Handler().Handle(ctx, r) // as Logger.LogAttrs, which drops the error
 }
 
 // operation returns the children bound for operation, binding them the

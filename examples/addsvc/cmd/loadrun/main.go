@@ -89,8 +89,8 @@ func run() error {
 	fmt.Printf("machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
 	fmt.Printf("each run: %d clients, %v warm-up then %v measured; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
 		c.concurrency, c.warmup, c.duration, c.otlp, c.block)
-	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | client CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var bare, inst []float64
 	for i := 1; i <= c.pairs; i++ {
 		for _, instrumented := range []bool{false, true} {
@@ -118,6 +118,7 @@ type outcome struct {
 	instrumented bool
 	res          *load.Result
 	cpu          time.Duration
+	clientCPU    time.Duration // the load generator's, this process's
 	jaegerCPU    time.Duration // -1: unknown
 	rssKiB       int64
 	exported     int64
@@ -146,9 +147,9 @@ func (o outcome) row() string {
 	if o.jaegerCPU >= 0 {
 		jaeger = fmt.Sprintf("%.0f", float64(o.jaegerCPU.Microseconds())/reqs)
 	}
-	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %s | %.1f | %s | %s | %s | %s | %s |",
+	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %.0f | %s | %.1f | %s | %s | %s | %s | %s |",
 		o.n, variant, o.res.Throughput(), o.res.Quantile(0.5).Round(time.Microsecond), o.res.Quantile(0.99).Round(10*time.Microsecond),
-		float64(o.cpu.Microseconds())/reqs, jaeger, float64(o.rssKiB)/1024, spans, drop, recv, found, o.loadAfter)
+		float64(o.cpu.Microseconds())/reqs, float64(o.clientCPU.Microseconds())/reqs, jaeger, float64(o.rssKiB)/1024, spans, drop, recv, found, o.loadAfter)
 }
 
 func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, error) {
@@ -186,12 +187,13 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	if b, err := os.ReadFile(c.jaegerPID); err == nil {
 		jpid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
-	cpu0, jcpu0 := cpuTime(cmd.Process.Pid), cpuTime(jpid)
+	cpu0, jcpu0, ccpu0 := cpuTime(cmd.Process.Pid), cpuTime(jpid), cpuTime(os.Getpid())
 	stopRSS := make(chan struct{})
 	rss := make(chan int64)
 	go func() { rss <- peakRSS(cmd.Process.Pid, stopRSS) }()
 	o.res = load.Run(context.Background(), load.Options{BaseURL: base, Duration: c.duration, Concurrency: c.concurrency})
 	o.cpu = cpuTime(cmd.Process.Pid) - cpu0
+	o.clientCPU = cpuTime(os.Getpid()) - ccpu0
 	o.jaegerCPU = -1
 	if jpid > 0 {
 		o.jaegerCPU = cpuTime(jpid) - jcpu0
