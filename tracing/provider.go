@@ -55,6 +55,22 @@ const (
 	ExporterOTLPHTTP Exporter = "otlp-http"
 )
 
+// Compression names how the OTLP exporters compress what they send.
+type Compression string
+
+// The compressions the OTLP exporters know.
+const (
+	// CompressionNone sends the spans as they are encoded. It is the
+	// default: a collector on the same machine or network gains nothing
+	// from compression, and both ends pay for it in CPU (measured with
+	// examples/addsvc and Jaeger on loopback, see benchmarks/LOAD.md).
+	CompressionNone Compression = "none"
+	// CompressionGzip compresses each export with gzip, to a fraction of
+	// its size: worth its CPU when the collector is across a slow or
+	// metered link.
+	CompressionGzip Compression = "gzip"
+)
+
 // Options configures NewProvider. The zero value is valid: spans are
 // batched and written as JSON to os.Stdout, every root span is sampled and
 // child spans follow their parent's sampling decision.
@@ -85,6 +101,14 @@ type Options struct {
 	// Insecure sends OTLP in plaintext, without TLS. It is meant for a
 	// collector on loopback, and is implied by an http:// Endpoint.
 	Insecure bool
+
+	// Compression compresses the OTLP exports; empty means
+	// CompressionNone. With CompressionNone the exporters still honour
+	// the OTEL_EXPORTER_OTLP_COMPRESSION and
+	// OTEL_EXPORTER_OTLP_TRACES_COMPRESSION environment variables, which
+	// they read themselves, so that an operator can turn gzip on without
+	// a rebuild. It must be empty for ExporterStdout.
+	Compression Compression
 
 	// Sampler decides which spans are recorded; nil means
 	// sdktrace.ParentBased(sdktrace.AlwaysSample()).
@@ -328,6 +352,9 @@ func (o *Options) validate() error {
 		if o.Insecure {
 			return fmt.Errorf("tracing: Insecure applies to the OTLP exporters, not %q", e)
 		}
+		if o.Compression != "" {
+			return fmt.Errorf("tracing: Compression applies to the OTLP exporters, not %q", e)
+		}
 	case ExporterOTLPGRPC, ExporterOTLPHTTP:
 		if o.Writer != nil {
 			return fmt.Errorf("tracing: Writer is set but exporter %q sends to Endpoint; use %q to write spans to a Writer",
@@ -335,6 +362,11 @@ func (o *Options) validate() error {
 		}
 		if err := o.validateEndpoint(); err != nil {
 			return err
+		}
+		switch o.Compression {
+		case "", CompressionNone, CompressionGzip:
+		default:
+			return fmt.Errorf("tracing: unknown Compression %q (want %q or %q)", o.Compression, CompressionNone, CompressionGzip)
 		}
 	default:
 		return fmt.Errorf("tracing: unknown exporter %q (want %q, %q or %q)",
@@ -439,6 +471,9 @@ func (o *Options) exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 		if o.Insecure {
 			eo = append(eo, otlptracegrpc.WithInsecure())
 		}
+		if o.Compression == CompressionGzip {
+			eo = append(eo, otlptracegrpc.WithCompressor("gzip"))
+		}
 		exp, err = otlptracegrpc.New(ctx, eo...)
 	case ExporterOTLPHTTP:
 		var eo []otlptracehttp.Option
@@ -454,6 +489,9 @@ func (o *Options) exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 		}
 		if o.Insecure {
 			eo = append(eo, otlptracehttp.WithInsecure())
+		}
+		if o.Compression == CompressionGzip {
+			eo = append(eo, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 		}
 		exp, err = otlptracehttp.New(ctx, eo...)
 	default:

@@ -156,6 +156,8 @@ func TestNewProviderOptionErrors(t *testing.T) {
 		{"no host", tracing.Options{Exporter: tracing.ExporterOTLPHTTP, Endpoint: "http:///v1/traces"}, "has no host"},
 		{"https and insecure", tracing.Options{Exporter: tracing.ExporterOTLPHTTP, Endpoint: "https://collector:4318", Insecure: true}, "asks for TLS"},
 		{"grpc with path", tracing.Options{Exporter: tracing.ExporterOTLPGRPC, Endpoint: "http://127.0.0.1:4317/v1/traces"}, "takes no URL path"},
+		{"compression with stdout", tracing.Options{Compression: tracing.CompressionGzip}, "Compression applies to the OTLP exporters"},
+		{"unknown compression", tracing.Options{Exporter: tracing.ExporterOTLPGRPC, Endpoint: "127.0.0.1:4317", Compression: "zstd"}, `unknown Compression "zstd"`},
 		{"unparsable URL", tracing.Options{Exporter: tracing.ExporterOTLPHTTP, Endpoint: "http://[::1:4318"}, "not a valid URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +229,49 @@ func TestNewProviderOTLPHTTPPostsSpans(t *testing.T) {
 		}
 		if posts.Load() != 1 || path.Load() != tc.wantPath {
 			t.Errorf("endpoint %s: %d posts to %v, want 1 to %s", tc.endpoint, posts.Load(), path.Load(), tc.wantPath)
+		}
+	}
+}
+
+// Compression is off unless asked for, and gzip when asked for.
+func TestNewProviderOTLPCompression(t *testing.T) {
+	var encoding atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encoding.Store(r.Header.Get("Content-Encoding"))
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		c    tracing.Compression
+		want string
+	}{{"", ""}, {tracing.CompressionNone, ""}, {tracing.CompressionGzip, "gzip"}} {
+		encoding.Store("unset")
+		tp, shutdown, err := tracing.NewProvider(context.Background(), tracing.Options{
+			Exporter: tracing.ExporterOTLPHTTP, Endpoint: srv.URL, Compression: tc.c,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, span := tp.Tracer("test").Start(context.Background(), "posted")
+		span.End()
+		if err := shutdown(context.Background()); err != nil {
+			t.Fatalf("Compression %q: shutdown: %v", tc.c, err)
+		}
+		if got := encoding.Load(); got != tc.want {
+			t.Errorf("Compression %q: Content-Encoding %q, want %q", tc.c, got, tc.want)
+		}
+	}
+	// OTLP/gRPC accepts both; what it sends is checked against Jaeger by
+	// examples/addsvc's load run.
+	for _, c := range []tracing.Compression{tracing.CompressionNone, tracing.CompressionGzip} {
+		_, shutdown, err := tracing.NewProvider(context.Background(), tracing.Options{
+			Exporter: tracing.ExporterOTLPGRPC, Endpoint: "127.0.0.1:1", Insecure: true, Compression: c,
+		})
+		if err != nil {
+			t.Fatalf("OTLP/gRPC, Compression %q: %v", c, err)
+		}
+		if err := shutdown(context.Background()); err != nil {
+			t.Errorf("OTLP/gRPC, Compression %q: shutdown: %v", c, err)
 		}
 	}
 }

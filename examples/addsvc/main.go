@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string) error {
 	logFlush := fs.Duration("log.flush", 100*time.Millisecond, "buffer the JSON logs and write them out this often (0: one write per line)")
 	blockSpans := fs.Bool("spans.block", false, "when the span queue is full, make the request wait instead of dropping its span")
 	spanExports := fs.Int("spans.exports", 4, "span batches exported at once: more keeps a collector's answer time from limiting the spans a second")
+	spanBatch := fs.Int("spans.batch", 0, "most spans in one export (0: tracing.DefaultMaxExportBatchSize)")
+	otlpCompression := fs.String("otlp.compression", "none", "compression of the OTLP span exports: none (a collector on loopback or a LAN) or gzip (across a slow link)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
 	var bf backendFlags
@@ -165,9 +167,10 @@ func run(ctx context.Context, args []string) error {
 		reg = metrics.New(tee(backends), metrics.WithNamespace(*namespace))
 
 		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger,
-			Blocking: *blockSpans, ConcurrentExports: *spanExports}
+			Blocking: *blockSpans, ConcurrentExports: *spanExports, MaxExportBatchSize: *spanBatch}
 		if *otlpSpans != "" {
 			topts.Exporter, topts.Endpoint, topts.Insecure = tracing.ExporterOTLPGRPC, *otlpSpans, true
+			topts.Compression = tracing.Compression(*otlpCompression)
 			if strings.HasPrefix(*otlpSpans, "http://") {
 				topts.Exporter = tracing.ExporterOTLPHTTP
 			}

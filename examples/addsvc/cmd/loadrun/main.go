@@ -53,6 +53,7 @@ type config struct {
 	block             bool
 	jaegerPID         string
 	only              string
+	gogc              string
 }
 
 func run() error {
@@ -70,6 +71,7 @@ func run() error {
 	flag.BoolVar(&c.block, "block", true, "run the instrumented addsvc with -spans.block: a full span queue slows requests down instead of dropping spans")
 	flag.StringVar(&c.jaegerPID, "jaeger.pidfile", "/tmp/obskit-servers/jaeger/pid", "Jaeger's PID file, to measure the CPU it spends receiving the spans (scripts/backend's)")
 	flag.StringVar(&c.only, "only", "", "run only this variant: bare or obskit")
+	flag.StringVar(&c.gogc, "gogc", "", "GOGC of both variants of addsvc (empty: the environment's, Go's default 100 when unset); the load generator keeps its own")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "loadrun")
@@ -87,8 +89,15 @@ func run() error {
 	}
 
 	fmt.Printf("machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
-	fmt.Printf("each run: %d clients, %v warm-up then %v measured; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
-		c.concurrency, c.warmup, c.duration, c.otlp, c.block)
+	gogc := c.gogc
+	if gogc == "" {
+		gogc = os.Getenv("GOGC")
+	}
+	if gogc == "" {
+		gogc = "100 (default)"
+	}
+	fmt.Printf("each run: %d clients, %v warm-up then %v measured; addsvc GOGC=%s; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
+		c.concurrency, c.warmup, c.duration, gogc, c.otlp, c.block)
 	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | client CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var bare, inst []float64
@@ -172,6 +181,9 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	receivedBefore, _ := c.accepted()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, os.Stderr
+	if c.gogc != "" {
+		cmd.Env = append(os.Environ(), "GOGC="+c.gogc)
+	}
 	if err := cmd.Start(); err != nil {
 		return o, err
 	}
