@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/middleware"
 )
@@ -98,9 +100,21 @@ func BenchmarkEndpointMiddleware(b *testing.B) {
 	ep := logging.EndpointMiddleware[int, response](logger, "op", logging.EndpointOptions{})(func(context.Context, int) (response, error) {
 		return response{}, nil
 	})
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		ep(ctx, 1)
+	// Without a span, and with one, whose IDs TraceHandler adds.
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanID:     trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8},
+		TraceFlags: trace.FlagsSampled,
+	})
+	for name, ctx := range map[string]context.Context{
+		"no_span": context.Background(),
+		"span":    trace.ContextWithSpanContext(context.Background(), sc),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ep(ctx, 1)
+			}
+		})
 	}
 }

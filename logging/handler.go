@@ -81,20 +81,20 @@ func (h *TraceHandler) Handle(ctx context.Context, r slog.Record) error {
 	hex.Encode(buf[:2*len(tid)], tid[:])
 	hex.Encode(buf[2*len(tid):], sid[:])
 	hexIDs := string(buf[:])
-	ids := [2]slog.Attr{
-		slog.String(TraceIDKey, hexIDs[:2*len(tid)]),
-		slog.String(SpanIDKey, hexIDs[2*len(tid):]),
-	}
+	traceID := slog.String(TraceIDKey, hexIDs[:2*len(tid)])
+	spanID := slog.String(SpanIDKey, hexIDs[2*len(tid):])
 	if h.base == nil {
 		// r shares its attributes with the caller's copy; Clone makes
-		// adding to it safe without copying anything now.
+		// adding to it safe without copying anything now. (The IDs are
+		// passed one by one, not as the slice the grouped case below
+		// builds: that slice escapes to the heap.)
 		r = r.Clone()
-		r.AddAttrs(ids[:]...)
+		r.AddAttrs(traceID, spanID)
 		return h.inner.Handle(ctx, r)
 	}
 	// A group is open: everything in r would land in it. Put the IDs
 	// in front of the group instead, and reopen the group after them.
-	inner := h.base.WithAttrs(ids[:])
+	inner := h.base.WithAttrs([]slog.Attr{traceID, spanID})
 	for _, op := range h.ops {
 		if op.group != "" {
 			inner = inner.WithGroup(op.group)
