@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -212,13 +214,25 @@ func otelhttpHandler() http.Handler {
 }
 
 // nopWriter is the cheapest ResponseWriter: the benchmark measures the
-// middleware, not the recorder.
+// middleware, not the recorder. It has the methods of the writer that
+// net/http's HTTP/1 server hands a handler, so that a middleware wraps
+// it as it wraps that one.
 type nopWriter struct{ h http.Header }
 
-func (w *nopWriter) Header() http.Header         { return w.h }
-func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *nopWriter) WriteHeader(int)             {}
-func (w *nopWriter) Flush()                      {}
+func (w *nopWriter) Header() http.Header                 { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error)         { return len(p), nil }
+func (w *nopWriter) WriteString(s string) (int, error)   { return len(s), nil }
+func (w *nopWriter) WriteHeader(int)                     {}
+func (w *nopWriter) Flush()                              {}
+func (w *nopWriter) FlushError() error                   { return nil }
+func (w *nopWriter) CloseNotify() <-chan bool            { return nil }
+func (w *nopWriter) ReadFrom(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+func (w *nopWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, http.ErrNotSupported
+}
+func (w *nopWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *nopWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *nopWriter) EnableFullDuplex() error          { return nil }
 
 // rawRequest is the request the HTTP benchmarks serve, as it arrives on
 // the wire: a GET of a routed path with a sampled W3C parent.
