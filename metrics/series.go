@@ -33,9 +33,7 @@ type instrument[H any] struct {
 	reported atomic.Uint32 // one bit per Problem already reported
 
 	// recent is the identity cache in front of table (see identity.go).
-	recent     [recentSlots]atomic.Pointer[recentEntry[H]]
-	candidates [recentSlots]atomic.Uint64 // per slot, the last identity not in recent
-	installs   atomic.Int32               // entries made, up to recentInstalls
+	recent recentCache[H]
 }
 
 // series is one label set of an instrument. The concrete metric types
@@ -88,11 +86,15 @@ func (s *series[H]) with(kv []string) *series[H] {
 	labels := inst.desc.Labels
 	if len(kv) == 2*len(labels) {
 		if len(labels) <= recentLabels {
-			if found := inst.findRecent(kv); found != nil {
+			id := identity(inst.seed, kv)
+			if found := inst.recent.find(id, kv); found != nil {
 				return found
 			}
-		}
-		if found := inst.findInOrder(kv); found != nil {
+			if found := inst.findInOrder(kv); found != nil {
+				inst.recent.remember(id, kv, found)
+				return found
+			}
+		} else if found := inst.findInOrder(kv); found != nil {
 			return found
 		}
 	}
@@ -144,9 +146,6 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 			return nil
 		}
 		if s.hash == h && equalPairs(s.values, kv) {
-			if len(labels) <= recentLabels {
-				inst.remember(kv, s)
-			}
 			return s
 		}
 	}
