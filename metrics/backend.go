@@ -114,21 +114,27 @@ type GaugeHandle interface {
 // HistogramHandle records into one histogram series. Observe receives
 // only finite values; ctx is the caller's context, or
 // context.Background() when the caller gave none.
+//
+// A handle whose Observe does work with its context (such as looking up
+// the span for an exemplar) may also have the method
+//
+//	ValueObserver() interface{ Observe(value float64) }
+//
+// The Registry detects it when it binds the handle, and records the
+// observations that come without a context (Histogram.Observe) straight
+// into its result, skipping that work and a call. client_golang's
+// prometheus.Observer is such a result.
 type HistogramHandle interface {
 	Observe(ctx context.Context, value float64)
 }
 
-// ValueObserver records a value with no context. client_golang's
-// prometheus.Observer is one.
-type ValueObserver interface {
+// valueObserver records a value with no context.
+type valueObserver interface {
 	Observe(value float64)
 }
 
-// ValueObserverProvider may be implemented by a HistogramHandle whose
-// Observe does work with its context (such as looking up the span for an
-// exemplar). The Registry then records the observations that come
-// without a context (Histogram.Observe) straight into ValueObserver's
-// result, skipping that work and a call.
-type ValueObserverProvider interface {
-	ValueObserver() ValueObserver
+// valueObserverProvider is the optional method of a HistogramHandle
+// described there.
+type valueObserverProvider interface {
+	ValueObserver() interface{ Observe(value float64) }
 }

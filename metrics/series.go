@@ -56,8 +56,8 @@ type series[H any] struct {
 	// A series that is not eager has h == slow.
 	slow H
 	// For histograms: plain observes without a context (what h provides
-	// when it is a ValueObserverProvider), slowPlain through slow.
-	plain, slowPlain ValueObserver
+	// when it has the optional ValueObserver method), slowPlain through slow.
+	plain, slowPlain valueObserver
 }
 
 func newInstrument[H any](r *Registry, d *Desc, fam Family[H], fallback func(*series[H]) H) *instrument[H] {
@@ -217,7 +217,9 @@ func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
 // overflowSeries counts a label set past the limit and returns the series
 // that takes its values.
 func (inst *instrument[H]) overflowSeries() *series[H] {
-	inst.problem(ProblemCardinality, strconv.Itoa(inst.reg.limit))
+	if inst.count(ProblemCardinality) {
+		inst.report(ProblemCardinality, "limit "+strconv.Itoa(inst.reg.limit))
+	}
 	if s := inst.overflow.Load(); s != nil {
 		return s
 	}
@@ -249,7 +251,7 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	}
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.bind(own), true
-		if p, ok := any(s.h).(ValueObserverProvider); ok {
+		if p, ok := any(s.h).(valueObserverProvider); ok && p.ValueObserver() != nil {
 			s.plain = p.ValueObserver()
 		} else if hh, ok := any(s.h).(HistogramHandle); ok {
 			s.plain = backgroundObserver{hh}
@@ -303,11 +305,23 @@ func (inst *instrument[H]) bind(values []string) H {
 
 // problem counts p and reports it the first time this instrument meets it.
 func (inst *instrument[H]) problem(p Problem, detail string) {
+	if inst.count(p) {
+		inst.report(p, detail)
+	}
+}
+
+// count counts p and reports whether this is the first time this
+// instrument meets it, when the caller must report it. Callers whose
+// detail costs an allocation build it only then, so that a repeated
+// problem costs no allocation.
+func (inst *instrument[H]) count(p Problem) bool {
 	inst.reg.problems[p].Add(1)
 	bit := uint32(1) << p
-	if inst.reported.Load()&bit != 0 || inst.reported.Or(bit)&bit != 0 {
-		return
-	}
+	return inst.reported.Load()&bit == 0 && inst.reported.Or(bit)&bit == 0
+}
+
+// report hands the first occurrence of p to the error handler.
+func (inst *instrument[H]) report(p Problem, detail string) {
 	if inst.reg.onError != nil {
 		inst.reg.onError(&HotPathError{Metric: inst.name, Problem: p, Detail: strings.Clone(detail)})
 	}

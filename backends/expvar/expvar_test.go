@@ -348,7 +348,7 @@ func TestKeyRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		key := expvar.FormatKey(nil, []string{"v", "w"}, []string{v, v})
 		got, err := expvar.ParseKey(key)
 		if err != nil || len(got) != 2 || got[0].Value != v || got[1].Value != v {
@@ -366,7 +366,7 @@ func TestParseKeyErrors(t *testing.T) {
 }
 
 func FuzzKey(f *testing.F) {
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		f.Add(v, `\`+v)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

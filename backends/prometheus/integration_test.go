@@ -103,7 +103,7 @@ func TestIntegrationPromtool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range backendtest.AwkwardLabelValues {
+		for _, v := range backendtest.AwkwardLabelValues() {
 			c.With("http.request.method", "GET", "value", v).Add(1)
 		}
 	}

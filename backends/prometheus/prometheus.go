@@ -436,10 +436,11 @@ func (h *histogram) Observe(ctx context.Context, v float64) {
 	h.obs.Observe(v)
 }
 
-// ValueObserver returns client_golang's child itself, which the Registry
-// calls for observations made without a context: they take no exemplar,
-// so nothing stands between them and client_golang.
-func (h *histogram) ValueObserver() metrics.ValueObserver { return h.obs }
+// ValueObserver is the optional method of metrics.HistogramHandle: it
+// returns client_golang's child itself, which the Registry calls for
+// observations made without a context. They take no exemplar, so nothing
+// stands between them and client_golang.
+func (h *histogram) ValueObserver() interface{ Observe(float64) } { return h.obs }
 
 // exemplarDue reports whether v's bucket may take an exemplar now, and
 // if so claims it, so that concurrent observers attach only one.

@@ -22,7 +22,7 @@ func mustNew(t testing.TB, acc float64) *sketch.Sketch {
 }
 
 func exactQuantile(sorted []float64, q float64) float64 {
-	return sorted[metricstest.NearestRank(q, len(sorted))]
+	return metricstest.HistogramSnapshot{Values: sorted}.Quantile(q)
 }
 
 // TestConformanceWorkloadAccuracy checks the quantiles the backends report
