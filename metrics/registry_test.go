@@ -516,3 +516,39 @@ func TestOptionalValueObserver(t *testing.T) {
 		t.Errorf("plain %d, with context %d; want 2 and 1", plain, withCtx)
 	}
 }
+
+// refusing declares nothing named "taken"; it cannot undeclare.
+type refusing struct{ metrics.Backend }
+
+func (r refusing) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d.Name == "taken" {
+		return nil, errors.New("refused")
+	}
+	return r.Backend.DeclareCounter(d)
+}
+
+// TestTeeAllOrNothing: when one backend of a Tee refuses a declaration,
+// the others keep nothing of it, whatever the order they were given in.
+func TestTeeAllOrNothing(t *testing.T) {
+	for _, order := range []string{"refusing last", "refusing first"} {
+		t.Run(order, func(t *testing.T) {
+			a := metricstest.New()
+			r := refusing{metrics.Discard()}
+			tee := metrics.Tee(a, r)
+			if order == "refusing first" {
+				tee = metrics.Tee(r, a)
+			}
+			if _, err := metrics.New(tee).NewCounter(metrics.Opts{Name: "taken"}); err == nil {
+				t.Fatal("declaration succeeded though one backend refused")
+			}
+			if d := a.Desc("taken"); d != nil {
+				t.Fatalf("the accepting backend kept %+v", d)
+			}
+			// A later declaration of the name on the accepting backend
+			// does not conflict with a half-made one.
+			if _, err := metrics.New(a).NewGauge(metrics.Opts{Name: "taken"}); err != nil {
+				t.Errorf("declaration after the refusal: %v", err)
+			}
+		})
+	}
+}
