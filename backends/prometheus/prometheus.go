@@ -141,7 +141,9 @@ var (
 	_ metrics.Backend    = (*Backend)(nil)
 	_ metrics.Undeclarer = (*Backend)(nil)
 	// The optional method of metrics.HistogramHandle.
-	_ interface{ ValueObserver() interface{ Observe(float64) } } = (*histogram)(nil)
+	_ interface {
+		ValueObserver() interface{ Observe(float64) }
+	} = (*histogram)(nil)
 )
 
 // New returns a Backend configured by o.
