@@ -13,10 +13,15 @@
 //   - label values holding space, comma, '=', ':', '|', '#', quotes,
 //     backslash, newline and non-ASCII letters: read back intact or in
 //     the backend's documented sanitised form, and never as an extra
-//     series.
+//     series;
+//   - name collisions: a counter and a gauge of one full name declared
+//     through two Registries over one Backend either both succeed or the
+//     second fails with an error wrapping metrics.ErrConflict, and each
+//     pair in Harness.Collisions fails that way.
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -52,6 +57,12 @@ type Harness struct {
 	// SumTolerance is the relative error allowed on a histogram's sum;
 	// zero means 1e-9.
 	SumTolerance float64
+	// Collisions are pairs of portable counter names that the backend
+	// documents as colliding after mapping to its convention (for
+	// Prometheus, "a.b" and "a_b"). The suite declares each pair through
+	// two Registries over one Backend and expects the second declaration
+	// to fail with an error wrapping metrics.ErrConflict.
+	Collisions [][2]string
 }
 
 // Reader reads recorded values back. labels holds the declared labels
@@ -127,7 +138,13 @@ type workload struct {
 // Run records the workload into h.New's backend, collects and checks it.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
+	if h.New == nil || h.Collect == nil {
+		t.Fatal("backendtest: Harness.New and Harness.Collect are required")
+	}
 	b := h.New(t)
+	if b == nil {
+		t.Fatal("backendtest: Harness.New returned a nil Backend")
+	}
 	ns := h.Namespace
 	if ns == "" {
 		ns = fmt.Sprintf("bt%08x", rand.Uint32())
@@ -217,6 +234,32 @@ func Run(t *testing.T, h Harness) {
 		}
 		expectSeries(t, r, desc(w.awkward), want)
 	})
+	t.Run("name collisions", func(t *testing.T) {
+		checkCollisions(t, b, ns, h.Collisions)
+	})
+}
+
+// checkCollisions declares colliding names through two Registries over
+// b, so that only the backend can see the collision.
+func checkCollisions(t *testing.T, b metrics.Backend, ns string, pairs [][2]string) {
+	t.Helper()
+	first := metrics.New(b, metrics.WithNamespace(ns))
+	second := metrics.New(b, metrics.WithNamespace(ns))
+	if _, err := first.NewCounter(metrics.Opts{Name: "collide", Help: "A counter."}); err != nil {
+		t.Fatalf("declare counter collide: %v", err)
+	}
+	if _, err := second.NewGauge(metrics.Opts{Name: "collide", Help: "A gauge of the counter's name."}); err != nil && !errors.Is(err, metrics.ErrConflict) {
+		t.Errorf("gauge of a counter's name refused with %v, which does not wrap metrics.ErrConflict", err)
+	}
+	for i, p := range pairs {
+		if _, err := first.NewCounter(metrics.Opts{Name: p[0], Help: "First of a colliding pair."}); err != nil {
+			t.Errorf("pair %d: declare %q: %v", i, p[0], err)
+			continue
+		}
+		if _, err := second.NewCounter(metrics.Opts{Name: p[1], Help: "Second of a colliding pair."}); !errors.Is(err, metrics.ErrConflict) {
+			t.Errorf("pair %d: %q after %q: err = %v, want one wrapping metrics.ErrConflict", i, p[1], p[0], err)
+		}
+	}
 }
 
 func declare(t *testing.T, reg *metrics.Registry) *workload {

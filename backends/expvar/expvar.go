@@ -55,7 +55,6 @@ package expvar
 
 import (
 	"context"
-	"errors"
 	stdexpvar "expvar"
 	"fmt"
 	"math"
@@ -75,8 +74,9 @@ import (
 const DefaultRelativeAccuracy = 0.01
 
 // ErrAlreadyPublished reports a declaration whose full name is already
-// published in the process's expvar registry.
-var ErrAlreadyPublished = errors.New("expvar: name already published")
+// published in the process's expvar registry. It wraps
+// metrics.ErrConflict, as every backend's name collision does.
+var ErrAlreadyPublished = fmt.Errorf("expvar: name already published: %w", metrics.ErrConflict)
 
 // publishMu serialises the check-then-publish on expvar's process-global
 // registry across every Backend; being as global as what it guards, it
@@ -93,7 +93,12 @@ type Options struct {
 }
 
 // Backend publishes instruments in the process's expvar registry. It
-// implements metrics.Backend and is safe for concurrent use.
+// implements metrics.Backend and is safe for concurrent use. The zero
+// value is a Backend with the default Options, as New(Options{}) makes.
+//
+// It does not implement metrics.Undeclarer: expvar cannot unpublish, so
+// metrics.Tee declares on it after the backends that can take a
+// declaration back.
 type Backend struct {
 	accuracy float64
 }
@@ -145,7 +150,17 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 }
 
 func (b *Backend) declare(d *metrics.Desc) (*family, error) {
-	f := &family{desc: d, accuracy: b.accuracy, series: make(map[string]*series)}
+	switch {
+	case b == nil:
+		return nil, fmt.Errorf("expvar: %w: nil Backend", metrics.ErrInvalidOption)
+	case d == nil:
+		return nil, fmt.Errorf("expvar: %w: nil Desc", metrics.ErrInvalidOption)
+	}
+	acc := b.accuracy
+	if acc == 0 { // the zero Backend
+		acc = DefaultRelativeAccuracy
+	}
+	f := &family{desc: d, accuracy: acc, series: make(map[string]*series)}
 	name := d.FullName(".")
 	if err := publish(name, f); err != nil {
 		return nil, fmt.Errorf("expvar: declare %s %q: %w", d.Kind, name, err)

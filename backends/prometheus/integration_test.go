@@ -45,6 +45,7 @@ func TestIntegration(t *testing.T) {
 				return api
 			},
 			CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
+			Collisions:    [][2]string{{"a.b", "a_b"}},
 		})
 	})
 

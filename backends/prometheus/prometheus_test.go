@@ -374,6 +374,7 @@ func TestConformance(t *testing.T) {
 			return textReader(mfs)
 		},
 		CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
+		Collisions:    [][2]string{{"a.b", "a_b"}, {"c.total", "c"}},
 	})
 }
 
