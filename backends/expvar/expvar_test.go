@@ -242,7 +242,7 @@ func TestJSON(t *testing.T) {
 		{ns + ".requests", `{"env=prod,zone=eu\\,1,method=GET,path=/a\\=b\\,c\\\\d":3,"env=prod,zone=eu\\,1,method=POST,path=new\nline \"q\"":0.5}`},
 		{ns + ".bare.level", `{"":-1e-07}`},
 		{ns + ".bare.big", `{"":null}`},
-		{ns + ".bare.latency", `{"route=/x":{"count":4,"sum":10,"min":1,"max":4,"p50":1.981381285354422,"p90":4,"p95":4,"p99":4}}`},
+		{ns + ".bare.latency", `{"route=/x":{"count":4,"sum":10,"min":1,"max":4,"p50":1.994,"p90":4,"p95":4,"p99":4}}`},
 		{ns + ".empty", `{"route=/empty":{"count":0,"sum":0,"min":null,"max":null,"p50":null,"p90":null,"p95":null,"p99":null}}`},
 	}
 	for _, tt := range tests {
