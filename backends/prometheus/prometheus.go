@@ -1,8 +1,10 @@
 // Package prometheus is the obskit metrics backend over Prometheus'
-// client_golang. It declares each instrument as a client_golang Vec on a
-// registry of its own (or the user's), binds one client_golang child per
-// label set, and serves the registry with promhttp, OpenMetrics included,
-// so that histograms carry exemplars linking a latency to its trace.
+// client_golang. It registers each instrument on a registry of its own
+// (or the user's): gauges and histograms as a client_golang GaugeVec or
+// HistogramVec with one client_golang child per label set, counters as a
+// collector of this package's own (see Hot path). It serves the registry
+// with promhttp, OpenMetrics included, so that histograms carry
+// exemplars linking a latency to its trace.
 //
 //	b, err := prometheus.New(prometheus.Options{})
 //	reg := metrics.New(b, metrics.WithNamespace("addsvc"))
@@ -35,8 +37,9 @@
 // name, a label that maps to a name Prometheus reserves ("__…"), and two
 // instruments of one Backend whose names collide after mapping (including
 // a name that clashes with a histogram's _bucket, _count or _sum series)
-// are errors from the Registry's constructor. The exposition passes
-// `promtool check metrics` without lint problems.
+// are errors from the Registry's constructor: the collisions wrap
+// metrics.ErrConflict, the labels metrics.ErrInvalidLabel. The exposition
+// passes `promtool check metrics` without lint problems.
 //
 // # Registration
 //
@@ -47,7 +50,8 @@
 // HistogramVec of the same name, help and labels that the user
 // registered (a HistogramVec keeps the buckets it was made with). A
 // conflicting one (another kind, help, labels, or, from another Backend,
-// other unit or buckets) is an error from the Registry's constructor.
+// other unit or buckets) is an error from the Registry's constructor
+// that wraps metrics.ErrConflict.
 // Nothing panics, and nothing is registered on client_golang's global
 // DefaultRegisterer unless the user passes it.
 //
