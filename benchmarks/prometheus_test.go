@@ -249,6 +249,28 @@ func BenchmarkPrometheusCounterWithHitFresh(b *testing.B) {
 	})
 }
 
+// BenchmarkPrometheusCounterWithHitFreshAfterConstants: fresh strings
+// into an obskit instrument whose identity cache learnt constants first
+// (two label sets), so that it stays on and every fresh call pays a
+// failed lookup in it: obskit's worst case. client_golang has no such
+// cache; its figure is BenchmarkPrometheusCounterWithHitFresh's.
+func BenchmarkPrometheusCounterWithHitFreshAfterConstants(b *testing.B) {
+	methods, codes := freshCopies("GET", freshPool), freshCopies("200", freshPool)
+	b.Run("obskit", func(b *testing.B) {
+		c := newPromCounter(b)
+		for range 3 {
+			c.With("method", "GET", "code", "200").Add(1)
+			c.With("method", "POST", "code", "201").Add(1)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			c.With("method", methods[i], "code", codes[i]).Add(1)
+			i = (i + 1) % freshPool
+		}
+	})
+}
+
 // BenchmarkPrometheusCounterWithHitFreshParallel: the fresh-string case
 // from every core, each goroutine cycling through the pool from its own
 // starting point.

@@ -16,21 +16,31 @@ import (
 // An entry is made only for a call whose identity is seen twice in a row
 // in its slot on the content path, so strings built afresh for every
 // call (strconv.Itoa, a value copied out of a request) never make
-// entries. Both the marks ("seen once") and the entries are bounded per
-// instrument, and the bounds saturate: once either is spent, a miss
-// writes nothing, so strings at fresh addresses cost one failed lookup
-// (a few words compared) and no store to memory that other cores read.
-// The cache therefore learns the label sets an instrument meets first
-// and keeps them; what comes after takes the content path, which is
-// correct for any strings.
+// entries, and only into an empty slot: an entry is never replaced.
+// The cache learns during an instrument's first recentMarks lookups on
+// the content path (the marks, "seen once"), and makes at most one entry
+// per slot; both bounds saturate. After that a miss writes nothing, so
+// strings at fresh addresses cost one failed lookup (a few words
+// compared) and no store to memory that other cores read; and an
+// instrument that learnt nothing in that time (its values are all built
+// per call) skips the cache, for the price of one load.
+//
+// What it pays and costs, in CPU time per With + Add on a Discard
+// registry (two labels, linux/amd64, best quartile of 15 runs of 2
+// million calls): constant strings 13 ns with the cache, 27.5 ns
+// without; strings at fresh addresses 32 ns with it where it has learnt
+// entries (constants and fresh strings in one instrument), 27.5 ns
+// where it switched itself off. Instrumented code mostly passes
+// constants (the middlewares do), so the cache stays.
 
 const (
-	recentLabels = 4  // label sets with more labels skip the cache
-	recentSlots  = 16 // entries per instrument, a power of two
-	// recentInstalls bounds the entries an instrument ever makes, so
-	// that label sets which share a slot and take turns cannot make it
-	// allocate on every call.
-	recentInstalls = 4 * recentSlots
+	recentLabels   = 4 // label sets with more labels skip the cache
+	recentSlotBits = 4
+	recentSlots    = 1 << recentSlotBits // entries per instrument
+	// recentInstalls bounds the entries an instrument ever makes. As
+	// entries are never replaced, it is the number of slots: once they
+	// are all full, a miss only loads the count.
+	recentInstalls = recentSlots
 	// recentMarks bounds the "seen once" marks an instrument ever
 	// writes, so that strings at fresh addresses stop writing to the
 	// cache after a while.
@@ -51,18 +61,23 @@ type recentCache[H any] struct {
 	candidates [recentSlots]atomic.Uint64 // per slot, the last identity marked
 	installs   atomic.Int32               // entries made, saturating at recentInstalls
 	marks      atomic.Int32               // marks written, saturating at recentMarks
+	off        atomic.Bool                // the marks were spent and no entry made: skip the cache
 }
 
-// identity hashes the addresses and lengths of kv's values.
+// identity hashes the addresses and lengths of kv's values: one 64-bit
+// multiply per value, independent of the others so that they overlap,
+// and the slot taken from the top bits, the best mixed. Calls with the
+// same identity but other strings are told apart by find, which compares
+// every address and length.
 func identity(seed uint64, kv []string) uint64 {
 	h := seed
 	for i := 1; i < len(kv); i += 2 {
-		h = mix(h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(kv[i])))), hashM1^uint64(len(kv[i])))
+		h += (uint64(uintptr(unsafe.Pointer(unsafe.StringData(kv[i])))) ^ uint64(len(kv[i]))<<56) * (hashM1 + uint64(i)<<1)
 	}
 	return h
 }
 
-func recentSlot(id uint64) uint64 { return id & (recentSlots - 1) }
+func recentSlot(id uint64) uint64 { return id >> (64 - recentSlotBits) }
 
 // find returns the series cached for the strings in kv, whose identity
 // is id, or nil.
@@ -81,39 +96,50 @@ func (c *recentCache[H]) find(id uint64, kv []string) *series[H] {
 
 // remember notes that kv, whose identity is id and whose names are in
 // declaration order, found s on the content path, and caches it when
-// the same strings come twice in a row in their slot. Past either bound
-// it writes nothing.
+// the same strings come twice in a row in their slot. Once the marks or
+// the slots are spent it writes nothing; if the marks were spent before
+// any entry was made, the cache is switched off for the instrument.
 func (c *recentCache[H]) remember(id uint64, kv []string, s *series[H]) {
-	if c.installs.Load() >= recentInstalls {
+	if c.marks.Load() >= recentMarks || c.installs.Load() >= recentInstalls {
 		return
 	}
 	slot := recentSlot(id)
 	if c.candidates[slot].Load() != id {
-		if saturatingInc(&c.marks, recentMarks) {
+		n, ok := saturatingInc(&c.marks, recentMarks)
+		if ok {
 			c.candidates[slot].Store(id)
+		}
+		if n == recentMarks && c.installs.Load() == 0 {
+			c.off.Store(true)
 		}
 		return
 	}
-	if !saturatingInc(&c.installs, recentInstalls) {
+	if c.entries[slot].Load() != nil {
+		return
+	}
+	if _, ok := saturatingInc(&c.installs, recentInstalls); !ok {
 		return
 	}
 	e := &recentEntry[H]{s: s}
 	for i := range kv {
 		e.ptrs[i], e.lens[i] = unsafe.StringData(kv[i]), len(kv[i])
 	}
-	c.entries[slot].Store(e)
+	// An entry, once made, stays: label sets that share a slot cannot
+	// evict each other in turn, and strings at recurring addresses
+	// cannot push out the constants the cache learnt first.
+	c.entries[slot].CompareAndSwap(nil, e)
 }
 
-// saturatingInc adds one to n unless n has reached bound, and reports
-// whether it did. Past the bound it only loads.
-func saturatingInc(n *atomic.Int32, bound int32) bool {
+// saturatingInc adds one to n unless n has reached bound, and returns
+// the count and whether it added. Past the bound it only loads.
+func saturatingInc(n *atomic.Int32, bound int32) (int32, bool) {
 	for {
 		v := n.Load()
 		if v >= bound {
-			return false
+			return v, false
 		}
 		if n.CompareAndSwap(v, v+1) {
-			return true
+			return v + 1, true
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (s *series[H]) with(kv []string) *series[H] {
 	}
 	labels := inst.desc.Labels
 	if len(kv) == 2*len(labels) {
-		if len(labels) <= recentLabels {
+		if len(labels) <= recentLabels && !inst.recent.off.Load() {
 			id := identity(inst.seed, kv)
 			if found := inst.recent.find(id, kv); found != nil {
 				return found
@@ -98,6 +98,15 @@ func (s *series[H]) with(kv []string) *series[H] {
 			return found
 		}
 	}
+	return s.withSlow(kv)
+}
+
+// withSlow is with for label sets not found in place: names out of
+// order, missing or undeclared, or a label set not yet made. It is apart
+// from with so that the hot path's frame holds no buffer to zero.
+func (s *series[H]) withSlow(kv []string) *series[H] {
+	inst := s.inst
+	labels := inst.desc.Labels
 	var buf [8]string
 	var vals []string
 	if len(labels) <= len(buf) {
@@ -134,10 +143,10 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 	labels := inst.desc.Labels
 	h := inst.seed
 	for i, l := range labels {
-		if kv[2*i] != l {
+		if !sameString(kv[2*i], l) {
 			return nil
 		}
-		h = hashString(h, kv[2*i+1])
+		h = hashShort(h, kv[2*i+1])
 	}
 	t := inst.table.Load()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -153,7 +162,7 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 
 func equalPairs(vals, kv []string) bool {
 	for i, v := range vals {
-		if kv[2*i+1] != v {
+		if !sameString(kv[2*i+1], v) {
 			return false
 		}
 	}
