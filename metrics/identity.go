@@ -25,13 +25,22 @@ import (
 // instrument that learnt nothing in that time (its values are all built
 // per call) skips the cache, for the price of one load.
 //
-// What it pays and costs, in CPU time per With + Add on a Discard
-// registry (two labels, linux/amd64, best quartile of 15 runs of 2
-// million calls): constant strings 13 ns with the cache, 27.5 ns
-// without; strings at fresh addresses 32 ns with it where it has learnt
-// entries (constants and fresh strings in one instrument), 27.5 ns
-// where it switched itself off. Instrumented code mostly passes
-// constants (the middlewares do), so the cache stays.
+// What it pays and costs, in CPU time per With + Add through the
+// Prometheus backend (two labels; linux/amd64, a shared 2-core VM; best
+// quartile of 15 runs of 2 million calls, read with getrusage so that
+// other processes' load does not count; client_golang's
+// WithLabelValues().Inc() on the same strings beside it):
+//
+//	label values                         with cache  without  client_golang
+//	constants                            13.5 ns     27.7 ns  60.6 ns
+//	fresh addresses, cache switched off  28.5 ns     29.7 ns  62.4 ns
+//	fresh addresses, cache holding       34.8 ns     28.6 ns  62.4 ns
+//	  constants learnt first (worst case)
+//
+// Instrumented code mostly passes constants (the middlewares do), so
+// the cache stays. The go test benchmarks BenchmarkPrometheusCounterWithHit,
+// …Fresh and …FreshAfterConstants in benchmarks/ measure the same cases
+// in wall time.
 
 const (
 	recentLabels   = 4 // label sets with more labels skip the cache
