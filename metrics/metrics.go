@@ -49,7 +49,9 @@
 // them; other calls hash the values. That identity cache is bounded and
 // learns only the label sets an instrument meets first; a miss (values
 // built per call, such as a copy of a request's method) costs one failed
-// lookup of a few words and writes nothing once its bounds are spent.
+// lookup of a few words and writes nothing once its bounds are spent,
+// and an instrument that learnt nothing stops consulting it (see
+// identity.go for the figures).
 // Passing constants for known values (an HTTP method, a status code from
 // a table) is what makes With cheapest; values built per call cost a
 // hash of their bytes and still make no allocation. Recording into a
