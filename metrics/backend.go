@@ -96,8 +96,15 @@ type Family[H any] interface {
 // FamilyFunc adapts a function to a Family.
 type FamilyFunc[H any] func(labelValues []string) H
 
-// Bind calls f.
-func (f FamilyFunc[H]) Bind(labelValues []string) H { return f(labelValues) }
+// Bind calls f. A nil f returns the zero handle, which the Registry
+// counts as ProblemBackend rather than panicking.
+func (f FamilyFunc[H]) Bind(labelValues []string) H {
+	if f == nil {
+		var none H
+		return none
+	}
+	return f(labelValues)
+}
 
 // CounterHandle records into one counter series. Add receives only
 // finite deltas ≥ 0.

@@ -69,6 +69,18 @@ func TestZeroAndNilArguments(t *testing.T) {
 			}
 		}
 	}
+	// A backend handing out a nil FamilyFunc: values are dropped and
+	// counted, not a panic on the hot path.
+	nilFam := metrics.New(nilFamilyBackend{metrics.Discard()})
+	c, err := nilFam.NewCounter(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(1)
+	if s := nilFam.Stats(); s.BackendDrops != 1 {
+		t.Errorf("BackendDrops = %d, want 1", s.BackendDrops)
+	}
+
 	var nilReg *metrics.Registry
 	if s := nilReg.Stats(); s != (metrics.Stats{}) {
 		t.Errorf("nil Registry Stats = %+v", s)
@@ -76,4 +88,10 @@ func TestZeroAndNilArguments(t *testing.T) {
 	if len(metrics.DefaultBuckets()) == 0 {
 		t.Error("DefaultBuckets is empty")
 	}
+}
+
+type nilFamilyBackend struct{ metrics.Backend }
+
+func (nilFamilyBackend) DeclareCounter(*metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	return metrics.FamilyFunc[metrics.CounterHandle](nil), nil
 }
