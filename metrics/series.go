@@ -306,7 +306,11 @@ func (s *series[H]) bind() H {
 func (inst *instrument[H]) bind(values []string) H {
 	h := inst.fam.Bind(values)
 	if any(h) == nil {
-		inst.problem(ProblemBackend, "Bind returned a nil handle for "+strings.Join(values, ","))
+		// Reported here, counted per value dropped (dropBackend), as
+		// Stats.BackendDrops says.
+		if inst.first(ProblemBackend) {
+			inst.report(ProblemBackend, "Bind returned a nil handle for "+strings.Join(values, ","))
+		}
 		return any(dropBackend{inst.reg}).(H)
 	}
 	return h
@@ -325,6 +329,11 @@ func (inst *instrument[H]) problem(p Problem, detail string) {
 // problem costs no allocation.
 func (inst *instrument[H]) count(p Problem) bool {
 	inst.reg.problems[p].Add(1)
+	return inst.first(p)
+}
+
+// first reports whether this is the first time this instrument meets p.
+func (inst *instrument[H]) first(p Problem) bool {
 	bit := uint32(1) << p
 	return inst.reported.Load()&bit == 0 && inst.reported.Or(bit)&bit == 0
 }
