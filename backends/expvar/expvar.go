@@ -143,6 +143,9 @@ func New(o Options) (*Backend, error) {
 // library's /debug/vars. With Options.ProcessVars it is expvar.Handler,
 // which serves every variable of the process.
 func (b *Backend) Handler() http.Handler {
+	if b == nil {
+		return http.NotFoundHandler()
+	}
 	if b.processVars {
 		return stdexpvar.Handler()
 	}

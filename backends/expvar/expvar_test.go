@@ -402,6 +402,11 @@ func TestZeroAndNil(t *testing.T) {
 		t.Errorf("count = %v, want 5", got)
 	}
 	var nilBackend *expvar.Backend
+	rec := httptest.NewRecorder()
+	nilBackend.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/vars", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("nil Backend's Handler answered %d, want 404", rec.Code)
+	}
 	reg := metrics.New(nilBackend, metrics.WithNamespace(ns))
 	_, ec := reg.NewCounter(metrics.Opts{Name: "c"})
 	_, eg := reg.NewGauge(metrics.Opts{Name: "g"})
