@@ -68,24 +68,30 @@ func BenchmarkPrometheusCounterBound(b *testing.B) {
 	b.Run("obskit", func(b *testing.B) {
 		c := newPromCounter(b).Bind("method", "GET", "code", "200")
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			c.Add(1)
 		}
+		cpu.stop(b)
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		c := newClientGolangCounter(b).WithLabelValues("GET", "200")
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			c.Inc()
 		}
+		cpu.stop(b)
 	})
 	b.Run("client_golang-Add", func(b *testing.B) {
 		// client_golang's own Add(1), the call obskit's bound Add makes.
 		c := newClientGolangCounter(b).WithLabelValues("GET", "200")
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			c.Add(1)
 		}
+		cpu.stop(b)
 	})
 }
 
@@ -180,25 +186,31 @@ func BenchmarkPrometheusCounterWithHit(b *testing.B) {
 		c := newPromCounter(b)
 		c.With("method", "GET", "code", "200").Add(1)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			c.With("method", "GET", "code", "200").Add(1)
 		}
+		cpu.stop(b)
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		vec := newClientGolangCounter(b)
 		vec.WithLabelValues("GET", "200").Inc()
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			vec.WithLabelValues("GET", "200").Inc()
 		}
+		cpu.stop(b)
 	})
 	b.Run("go-kit", func(b *testing.B) {
 		c := kitprometheus.NewCounter(newClientGolangCounter(b))
 		c.With("method", "GET", "code", "200").Add(1)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			c.With("method", "GET", "code", "200").Add(1)
 		}
+		cpu.stop(b)
 	})
 }
 
@@ -232,20 +244,24 @@ func BenchmarkPrometheusCounterWithHitFresh(b *testing.B) {
 		c.With("method", "GET", "code", "200").Add(1)
 		b.ReportAllocs()
 		i := 0
+		cpu := startCPU()
 		for b.Loop() {
 			c.With("method", methods[i], "code", codes[i]).Add(1)
 			i = (i + 1) % freshPool
 		}
+		cpu.stop(b)
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		vec := newClientGolangCounter(b)
 		vec.WithLabelValues("GET", "200").Inc()
 		b.ReportAllocs()
 		i := 0
+		cpu := startCPU()
 		for b.Loop() {
 			vec.WithLabelValues(methods[i], codes[i]).Inc()
 			i = (i + 1) % freshPool
 		}
+		cpu.stop(b)
 	})
 }
 
@@ -264,10 +280,12 @@ func BenchmarkPrometheusCounterWithHitFreshAfterConstants(b *testing.B) {
 		}
 		b.ReportAllocs()
 		i := 0
+		cpu := startCPU()
 		for b.Loop() {
 			c.With("method", methods[i], "code", codes[i]).Add(1)
 			i = (i + 1) % freshPool
 		}
+		cpu.stop(b)
 	})
 }
 
