@@ -260,9 +260,12 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	}
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.bind(own), true
-		if p, ok := any(s.h).(valueObserverProvider); ok && p.ValueObserver() != nil {
-			s.plain = p.ValueObserver()
-		} else if hh, ok := any(s.h).(HistogramHandle); ok {
+		if p, ok := any(s.h).(valueObserverProvider); ok {
+			if o := p.ValueObserver(); o != nil {
+				s.plain = o
+			}
+		}
+		if hh, ok := any(s.h).(HistogramHandle); ok && s.plain == nil {
 			s.plain = backgroundObserver{hh}
 		}
 	} else {
