@@ -91,6 +91,7 @@ type Pusher struct {
 	flushes, flushErrors, sent, bytes atomic.Uint64
 	droppedQueue, droppedClosed       atomic.Uint64
 	droppedSampled, droppedRejected   atomic.Uint64
+	droppedWrite                      atomic.Uint64 // see wireclient.go
 	queued                            atomic.Int64
 	lastErr                           atomic.Pointer[error]
 }
@@ -222,6 +223,7 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	if len(p.queue) == 0 {
 		return ferr
 	}
+	// A flush with nothing new still retries what earlier ones left.
 	if explicit {
 		if r, ok := p.t.(backoffResetter); ok {
 			r.ResetBackoff()
@@ -255,14 +257,23 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 }
 
 // send delivers the queue, oldest first, until a payload fails; a
-// rejected payload is dropped and the next one sent.
+// rejected payload (ErrRejected) is dropped and the next one sent, and
+// of a partly rejected one (PartialError) only the lines refused are
+// counted as dropped.
 func (p *Pusher) send(ctx context.Context) (rejected error) {
 	for len(p.queue) > 0 {
 		f := p.queue[0]
 		for len(f) > 0 {
 			if err := p.t.Send(ctx, f[0].b); err != nil {
 				if errors.Is(err, ErrRejected) {
-					p.droppedRejected.Add(uint64(f[0].lines))
+					lost := f[0].lines
+					var pe *PartialError
+					if errors.As(err, &pe) && pe.Dropped >= 0 && pe.Dropped < lost {
+						lost = pe.Dropped
+						p.sent.Add(uint64(f[0].lines - lost))
+						p.bytes.Add(uint64(len(f[0].b)))
+					}
+					p.droppedRejected.Add(uint64(lost))
 					p.free = append(p.free, f[0].b)
 					f = f[1:]
 					rejected = errors.Join(rejected, err)
@@ -367,6 +378,7 @@ func (p *Pusher) Stats() Stats {
 		DroppedQueueFull: p.droppedQueue.Load(),
 		DroppedRejected:  p.droppedRejected.Load(),
 		DroppedSampled:   p.droppedSampled.Load(),
+		DroppedWrite:     p.droppedWrite.Load(),
 		DroppedClosed:    p.droppedClosed.Load(),
 	}
 	if p.store != nil {
