@@ -100,7 +100,7 @@ func run() error {
 		c.concurrency, c.warmup, c.duration, gogc, c.otlp, c.block)
 	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | client CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	var bare, inst []float64
+	var bare, inst, bareCPU, instCPU []float64
 	for i := 1; i <= c.pairs; i++ {
 		for _, instrumented := range []bool{false, true} {
 			if (c.only == "bare" && instrumented) || (c.only == "obskit" && !instrumented) {
@@ -113,12 +113,20 @@ func run() error {
 			fmt.Println(r.row())
 			if instrumented {
 				inst = append(inst, r.res.Throughput())
+				instCPU = append(instCPU, r.cpuPerReq())
 			} else {
 				bare = append(bare, r.res.Throughput())
+				bareCPU = append(bareCPU, r.cpuPerReq())
 			}
 		}
 	}
 	fmt.Printf("\nthroughput ratio instrumented ÷ bare: %.2f (mean of %d pairs)\n", mean(inst)/mean(bare), c.pairs)
+	// On a machine that runs nothing else, the throughput of the two
+	// CPUs is what these three processes need per request: the ratio
+	// of their CPU per request is what the throughput ratio tends to,
+	// and it moves less with the load of other jobs.
+	fmt.Printf("CPU per request, addsvc + load generator + Jaeger: bare %.0f µs, instrumented %.0f µs; ratio bare ÷ instrumented %.2f\n",
+		mean(bareCPU), mean(instCPU), mean(bareCPU)/mean(instCPU))
 	return nil
 }
 
@@ -159,6 +167,16 @@ func (o outcome) row() string {
 	return fmt.Sprintf("| %d | %s | %.0f | %v | %v | %.0f | %.0f | %s | %.1f | %s | %s | %s | %s | %s |",
 		o.n, variant, o.res.Throughput(), o.res.Quantile(0.5).Round(time.Microsecond), o.res.Quantile(0.99).Round(10*time.Microsecond),
 		float64(o.cpu.Microseconds())/reqs, float64(o.clientCPU.Microseconds())/reqs, jaeger, float64(o.rssKiB)/1024, spans, drop, recv, found, o.loadAfter)
+}
+
+// cpuPerReq is the CPU time per request of addsvc, the load generator
+// and Jaeger (when known) together, in µs.
+func (o outcome) cpuPerReq() float64 {
+	t := o.cpu + o.clientCPU
+	if o.instrumented && o.jaegerCPU > 0 {
+		t += o.jaegerCPU
+	}
+	return float64(t.Microseconds()) / float64(max(o.res.Requests, 1))
 }
 
 func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, error) {
