@@ -3,9 +3,11 @@
 // traced, spans over OTLP/gRPC to Jaeger, JSON logs to a file, metrics
 // to Prometheus and expvar), drives each with the same concurrent
 // clients for the same time, and prints a Markdown table: throughput,
-// p50/p99 latency, the server's CPU per request and peak RSS, and the
-// spans addsvc exported against the spans Jaeger received and the
-// sampled traces found complete through Jaeger's query API.
+// p50/p99 latency, the CPU per request of addsvc, of the load generator
+// (this process) and of Jaeger, addsvc's peak RSS, and the spans addsvc
+// exported against the spans Jaeger received and the sampled traces
+// found complete through Jaeger's query API. -gogc sets the GOGC of
+// both variants of addsvc alike.
 //
 //	go run ./examples/addsvc/cmd/loadrun -c 50 -d 20s
 //
