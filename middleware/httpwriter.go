@@ -17,7 +17,7 @@ type http1Writer interface {
 	http.ResponseWriter
 	http.Flusher
 	FlushError() error
-	http.CloseNotifier //nolint:staticcheck // net/http's writer implements it; so must the wrapper
+	CloseNotify() <-chan bool // http.CloseNotifier, deprecated but implemented by net/http's writer
 	http.Hijacker
 	io.ReaderFrom
 	io.StringWriter

@@ -19,7 +19,7 @@ import (
 func writerInterfaces(w http.ResponseWriter) map[string]bool {
 	_, flush := w.(http.Flusher)
 	_, flushErr := w.(interface{ FlushError() error })
-	_, closeNotify := w.(http.CloseNotifier) //nolint:staticcheck // net/http's writers implement it
+	_, closeNotify := w.(interface{ CloseNotify() <-chan bool }) // http.CloseNotifier, deprecated
 	_, hijack := w.(http.Hijacker)
 	_, readFrom := w.(io.ReaderFrom)
 	_, writeString := w.(io.StringWriter)
