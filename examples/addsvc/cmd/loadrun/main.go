@@ -50,6 +50,7 @@ type config struct {
 	pairs             int
 	otlp, query, mets string
 	sample            int
+	jaegerKeep        int
 	keep              string
 	extra             string
 	block             bool
@@ -68,6 +69,7 @@ func run() error {
 	flag.StringVar(&c.query, "jaeger", "http://127.0.0.1:16686", "Jaeger's query API")
 	flag.StringVar(&c.mets, "jaeger.metrics", "http://127.0.0.1:8888/metrics", "Jaeger's own metrics (otelcol_receiver_accepted_spans_total)")
 	flag.IntVar(&c.sample, "sample", 300, "trace IDs, spread over the run, to look up in Jaeger")
+	flag.IntVar(&c.jaegerKeep, "jaeger.keep", 100000, "traces Jaeger's in-memory store keeps (its default max_traces, evicting the oldest): the lookups are spread over the run's last 90% of that many traces; 0 spreads them over the whole run")
 	flag.StringVar(&c.keep, "logs", "", "keep the instrumented runs' JSON logs in this directory (default: a temporary one, removed)")
 	flag.StringVar(&c.extra, "args", "", "extra arguments for the instrumented addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
 	flag.BoolVar(&c.block, "block", true, "run the instrumented addsvc with -spans.block: a full span queue slows requests down instead of dropping spans")
@@ -145,6 +147,7 @@ type outcome struct {
 	received     int64
 	found, asked int
 	traces       int     // traces of the run (endpoint log lines)
+	window       int     // the lookups were among the last window traces; 0 for all
 	lastMiss     float64 // position in the run, 0 to 1, of the last sampled trace not found; -1 for none
 	loadAfter    string
 }
@@ -157,8 +160,11 @@ func (o outcome) row() string {
 		spans, drop = strconv.FormatInt(o.exported, 10), strconv.FormatInt(o.dropped, 10)
 		recv = strconv.FormatInt(o.received, 10)
 		found = fmt.Sprintf("%d / %d", o.found, o.asked)
+		if o.window > 0 && o.traces > o.window {
+			found += fmt.Sprintf(" among the last %d of %d", o.window, o.traces)
+		}
 		if o.lastMiss >= 0 {
-			found += fmt.Sprintf(" (of %d; every miss in the first %.0f%%)", o.traces, 100*o.lastMiss)
+			found += fmt.Sprintf(" (every miss in the first %.0f%% of those)", 100*o.lastMiss)
 		}
 	}
 	reqs := float64(max(o.res.Requests, 1))
@@ -244,7 +250,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	if !instrumented {
 		return o, nil
 	}
-	ids, traces, shutdown, err := scanLog(logPath, c.sample)
+	ids, traces, shutdown, err := scanLog(logPath, c.sample, c.jaegerKeep*9/10)
 	if err != nil {
 		return o, err
 	}
@@ -263,7 +269,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 		}
 		last = o.received
 	}
-	o.asked, o.traces, o.lastMiss = len(ids), traces, -1
+	o.asked, o.traces, o.lastMiss, o.window = len(ids), traces, -1, c.jaegerKeep*9/10
 	for i, id := range ids {
 		if c.traceSpans(id) >= 3 {
 			o.found++
@@ -291,10 +297,10 @@ func waitAddr(path string, timeout time.Duration) (string, error) {
 	return "", fmt.Errorf("addsvc did not log its address within %v (%s)", timeout, path)
 }
 
-// scanLog returns sample trace IDs spread evenly over the endpoint log
-// lines in the order of the run, the number of traces, and the tracing
-// shutdown record.
-func scanLog(path string, sample int) ([]string, int, map[string]any, error) {
+// scanLog returns sample trace IDs spread evenly over the last window
+// endpoint log lines (all of them when window is 0) in the order of the
+// run, the number of traces, and the tracing shutdown record.
+func scanLog(path string, sample, window int) ([]string, int, map[string]any, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, nil, err
@@ -323,14 +329,18 @@ func scanLog(path string, sample int) ([]string, int, map[string]any, error) {
 	if shutdown == nil {
 		return nil, 0, nil, errors.New("no tracing shutdown line in " + path)
 	}
+	n := len(ids)
+	if window > 0 && n > window {
+		ids = ids[n-window:]
+	}
 	if len(ids) <= sample {
-		return ids, len(ids), shutdown, sc.Err()
+		return ids, n, shutdown, sc.Err()
 	}
 	picked := make([]string, 0, sample)
 	for i := range sample {
 		picked = append(picked, ids[i*len(ids)/sample])
 	}
-	return picked, len(ids), shutdown, sc.Err()
+	return picked, n, shutdown, sc.Err()
 }
 
 // accepted is the spans Jaeger's OTLP receiver has accepted, from all
