@@ -29,10 +29,10 @@ type Stats = push.Stats
 
 // Options configure a Backend.
 type Options struct {
-	// SubmissionURL is the HTTPTrap check's submission URL
+	// URL is the HTTPTrap check's submission URL
 	// (https://…/module/httptrap/<uuid>/<secret>, or a circonus-agent's
 	// http://…/write/<id>). Required.
-	SubmissionURL string
+	URL string
 	// TLSConfig configures HTTPS to the trap (circonus-gometrics'
 	// CheckManager.Broker.TLSConfig). Nil means the system's roots; an
 	// enterprise broker with Circonus' private CA needs its certificate
@@ -62,17 +62,17 @@ type Backend struct {
 	gaugeSeen []bool
 }
 
-// New returns a Backend submitting to o.SubmissionURL. It does not
+// New returns a Backend submitting to o.URL. It does not
 // contact the trap.
 func New(o Options) (*Backend, error) {
-	u, err := url.Parse(o.SubmissionURL)
+	u, err := url.Parse(o.URL)
 	switch {
-	case o.SubmissionURL == "":
-		return nil, fmt.Errorf("circonus: SubmissionURL is required: %w", metrics.ErrInvalidOption)
+	case o.URL == "":
+		return nil, fmt.Errorf("circonus: URL is required: %w", metrics.ErrInvalidOption)
 	case err != nil:
-		return nil, fmt.Errorf("circonus: SubmissionURL: %w: %w", metrics.ErrInvalidOption, err)
+		return nil, fmt.Errorf("circonus: URL: %w: %w", metrics.ErrInvalidOption, err)
 	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "http+unix" || u.Host == "":
-		return nil, fmt.Errorf("circonus: SubmissionURL %q is not http(s)://host/…: %w", o.SubmissionURL, metrics.ErrInvalidOption)
+		return nil, fmt.Errorf("circonus: URL %q is not http(s)://host/…: %w", o.URL, metrics.ErrInvalidOption)
 	case o.FlushInterval < 0:
 		return nil, fmt.Errorf("circonus: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
 	case o.Timeout < 0:
@@ -82,7 +82,7 @@ func New(o Options) (*Backend, error) {
 		o.FlushInterval = DefaultFlushInterval
 	}
 	cfg := &cgm.Config{}
-	cfg.CheckManager.Check.SubmissionURL = o.SubmissionURL
+	cfg.CheckManager.Check.SubmissionURL = o.URL
 	cfg.CheckManager.Broker.TLSConfig = o.TLSConfig
 	if u.Scheme == "https" && o.TLSConfig == nil {
 		// Without an API token circonus-gometrics cannot fetch Circonus'

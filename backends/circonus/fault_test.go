@@ -31,7 +31,7 @@ func (c *collected) all() []error {
 // at once and send nothing; the backend never lets that happen.)
 func TestCloseDeliversEverything(t *testing.T) {
 	rcv := newReceiver(t, false)
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
+	b, err := New(Options{URL: rcv.url(), FlushInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
 		ErrorHandler: func(err error) { t.Errorf("delivery: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestTrapFailsThenGoesAway(t *testing.T) {
 	}
 	rcv := newReceiver(t, false)
 	var got collected
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
+	b, err := New(Options{URL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestTrapFailsThenGoesAway(t *testing.T) {
 func TestTrapRejects(t *testing.T) {
 	rcv := newReceiver(t, false)
 	var got collected
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
+	b, err := New(Options{URL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
 	if err != nil {
 		t.Fatal(err)
 	}
