@@ -70,10 +70,14 @@ type Options struct {
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// the server cannot be reached; 0 means 10, negative keeps none.
 	MaxQueuedFlushes int
-	// CounterTotals sends a counter's running total since the Backend was
-	// made in its count field instead of the delta since the previous
-	// flush.
+	// CounterTotals sends each counter's running total since the Backend
+	// was made, every flush once it is not 0, in its count field instead
+	// of the delta of each interval.
 	CounterTotals bool
+	// StopIdleAfter stops sending a gauge that has not been recorded into
+	// for this long (it resumes when recorded into again); 0 sends every
+	// gauge on every flush once it has been recorded into.
+	StopIdleAfter time.Duration
 	// ErrorHandler receives delivery errors (wrapping
 	// metrics.ErrDelivery, and push's rejection for a 4xx answer) with
 	// the server's message, at most one per 30 s; nil drops them, Stats
@@ -89,6 +93,7 @@ var consistencies = map[string]bool{"": true, "any": true, "one": true, "quorum"
 // use.
 type Backend struct {
 	o      Options
+	idle   int   // flushes after which a gauge is idle; 0 never
 	mult   int64 // nanoseconds per Precision unit
 	store  *push.Store
 	pusher *push.Pusher
@@ -120,6 +125,8 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("influx: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
 	case o.Timeout < 0:
 		return nil, fmt.Errorf("influx: Timeout %v < 0: %w", o.Timeout, metrics.ErrInvalidOption)
+	case o.StopIdleAfter < 0:
+		return nil, fmt.Errorf("influx: StopIdleAfter %v < 0: %w", o.StopIdleAfter, metrics.ErrInvalidOption)
 	case o.MaxBatchSize < 0:
 		return nil, fmt.Errorf("influx: MaxBatchSize %d < 0: %w", o.MaxBatchSize, metrics.ErrInvalidOption)
 	case o.MaxPacketSize < 0 || o.MaxPacketSize > 65507:
@@ -151,6 +158,9 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("influx: %w", err)
 	}
 	b := &Backend{o: o, mult: models.GetPrecisionMultiplier(o.Precision), store: store}
+	if o.StopIdleAfter > 0 {
+		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
+	}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
 		Name:             "influx",
 		FlushInterval:    o.FlushInterval,
@@ -213,13 +223,13 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 	now := bt.Now
 	for _, c := range b.store.Counters() {
 		d := c.TakeDelta()
-		if d == 0 {
-			continue
-		}
 		c.Total += d
 		v := d
 		if b.o.CounterTotals {
 			v = c.Total
+		}
+		if v == 0 {
+			continue
 		}
 		b.fields = append(b.fields[:0], field{"count", v})
 		b.line(bt, c.Key, now)
@@ -232,7 +242,7 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 		if changed {
 			b.gaugeSeen[i] = true
 		}
-		if !b.gaugeSeen[i] {
+		if !b.gaugeSeen[i] || b.idle > 0 && g.Idle >= b.idle {
 			continue
 		}
 		b.fields = append(b.fields[:0], field{"value", v})
