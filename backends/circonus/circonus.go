@@ -41,7 +41,8 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the interval loop, and a Flush or Close
+	// whose context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// the trap cannot be reached; 0 means 10, negative keeps none.
@@ -136,10 +137,13 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush submits everything recorded so far, and what earlier flushes
 // left queued, and returns once the trap has answered (or ctx ends). Its
 // error wraps metrics.ErrDelivery.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close submits a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report. Sent counts metrics (one per series

@@ -219,11 +219,14 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush writes everything recorded so far, and what earlier flushes left
 // queued, and returns once it is written. Its error wraps
 // metrics.ErrDelivery.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close flushes a last time, stops the flush goroutine and closes the
 // connection. Recording after Close is a no-op counted in
 // Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report.

@@ -58,7 +58,8 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the interval loop, and a Flush or Close
+	// whose context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxBatchSize bounds the body of one HTTP write in bytes: a flush
 	// larger than that is split into several writes. 0 means
@@ -199,10 +200,13 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush writes everything recorded so far, and what earlier flushes left
 // queued, and returns once the server has answered. Its error wraps
 // metrics.ErrDelivery and carries the server's message.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close flushes a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report. Sent counts points.
