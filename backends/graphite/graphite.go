@@ -84,14 +84,13 @@ const (
 	writeSize               = 16 << 10
 )
 
-// Quantiles are the quantiles sent for each histogram, with their
-// suffixes.
-var quantiles = []struct {
-	q      float64
-	suffix string
-}{{0.5, ".p50"}, {0.9, ".p90"}, {0.95, ".p95"}, {0.99, ".p99"}}
-
-var quantileQs = []float64{0.5, 0.9, 0.95, 0.99}
+// quantileSuffixes are the path suffixes of push.Quantiles.
+var quantileSuffixes = func() (s [len(push.QuantileNames)]string) {
+	for i, n := range push.QuantileNames {
+		s[i] = "." + n
+	}
+	return s
+}()
 
 // Stats is the delivery report.
 type Stats = push.Stats
@@ -137,7 +136,6 @@ type Backend struct {
 	idle   int // flushes after which a gauge is idle; 0 never
 	store  *push.Store
 	pusher *push.Pusher
-	qs     []float64 // flush scratch
 }
 
 // New returns a Backend writing to o.Addr. It does not dial: carbon may
@@ -261,14 +259,13 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 	for _, h := range b.store.Histograms() {
 		s := h.Data.(series)
 		h.Take(nil, func(snap *push.Snapshot) {
-			sk := snap.Sketch
-			bt.Line(b.appendStat(bt.Scratch(), s, ".count", float64(sk.Count()), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sk.Sum(), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sk.Min(), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sk.Max(), ts))
-			b.qs = sk.Quantiles(b.qs[:0], quantileQs...)
-			for i, q := range quantiles {
-				bt.Line(b.appendStat(bt.Scratch(), s, q.suffix, b.qs[i], ts))
+			sum := snap.Summary()
+			bt.Line(b.appendStat(bt.Scratch(), s, ".count", float64(sum.Count), ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sum.Sum, ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sum.Min, ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sum.Max, ts))
+			for i, suffix := range quantileSuffixes {
+				bt.Line(b.appendStat(bt.Scratch(), s, suffix, sum.Q[i], ts))
 			}
 		})
 	}

@@ -99,7 +99,6 @@ type Backend struct {
 	store  *push.Store
 	pusher *push.Pusher
 	fields []field // flush scratch
-	qs     []float64
 	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
 	// into; only the flush touches it.
 	gaugeSeen []bool
@@ -217,11 +216,6 @@ func (b *Backend) Stats() Stats { return b.pusher.Stats() }
 // series), and returns the bytes written.
 func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
 
-// Field keys of histogram points, sorted as the line protocol writes them.
-var quantileKeys = [...]string{"p50", "p90", "p95", "p99"}
-
-var quantiles = []float64{0.5, 0.9, 0.95, 0.99}
-
 // appendFlush formats one flush. The Pusher runs one at a time.
 func (b *Backend) appendFlush(bt *push.Batch) error {
 	now := bt.Now
@@ -254,17 +248,17 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 	}
 	for _, h := range b.store.Histograms() {
 		h.Take(nil, func(s *push.Snapshot) {
-			sk := s.Sketch
-			b.qs = sk.Quantiles(b.qs[:0], quantiles...)
+			sum := s.Summary()
+			// Fields sorted by key, as the line protocol writes them.
 			b.fields = append(b.fields[:0],
-				field{"count", float64(s.Count)},
-				field{"max", sk.Max()},
-				field{"min", sk.Min()},
-				field{quantileKeys[0], b.qs[0]},
-				field{quantileKeys[1], b.qs[1]},
-				field{quantileKeys[2], b.qs[2]},
-				field{quantileKeys[3], b.qs[3]},
-				field{"sum", sk.Sum()},
+				field{"count", float64(sum.Count)},
+				field{"max", sum.Max},
+				field{"min", sum.Min},
+				field{push.QuantileNames[0], sum.Q[0]},
+				field{push.QuantileNames[1], sum.Q[1]},
+				field{push.QuantileNames[2], sum.Q[2]},
+				field{push.QuantileNames[3], sum.Q[3]},
+				field{"sum", sum.Sum},
 			)
 			b.line(bt, h.Key, now)
 		})
