@@ -16,7 +16,7 @@
 //	labels method=GET code=200      addsvc.requests.GET.200:…           label values appended with '.',
 //	                                                                    const labels first (sorted by name),
 //	                                                                    then declared labels in order
-//	Options.Labels = TelegrafTags   addsvc.requests,code=200,method=GET:…  Telegraf/InfluxDB tag form, same order
+//	Options.Labels = TelegrafTags   addsvc.requests,method=GET,code=200:…  Telegraf/InfluxDB tag form, same order
 //	counter Add(2), Add(0.5)        …:2.5|c                             the sum since the last flush; none if 0
 //	gauge Set(3), Add(-1)           …:2|g                               the value, sent when recorded into
 //	gauge Set(-8)                   …:0|g  …:-8|g                       a signed value is a delta in statsd, so
