@@ -21,8 +21,8 @@ func TestHostileLabelValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		pushtest.Hostile(t, b, sink, parseValue)
-		if st := b.Stats(); st.DroppedRejected != 1 {
-			t.Fatalf("style %d: the 1 MB line is not counted as rejected: %+v", style, st)
+		if st := b.Stats(); st.DroppedRejected != 2 {
+			t.Fatalf("style %d: the two 1 MB lines (label, const label) are not counted as rejected: %+v", style, st)
 		}
 		b.Close(t.Context())
 	}

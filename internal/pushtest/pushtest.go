@@ -227,6 +227,15 @@ func Hostile(t *testing.T, b Backend, sink Sink, parse func(line string) (value 
 	for _, v := range vals {
 		c.With("k", v).Add(1)
 	}
+	// A 1 MB value beside the name: a const label of another registry
+	// on the same backend.
+	creg := metrics.New(b, metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", 1<<20) + "\n,;= |#"}))
+	cc, err := creg.NewCounter(metrics.Opts{Name: "hostile_const", Help: "A 1 MB const label value."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc.Add(1)
+	vals = append(vals, "const")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = b.Flush(ctx)
