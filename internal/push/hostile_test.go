@@ -288,3 +288,54 @@ func TestTCPServerThatNeverReads(t *testing.T) {
 		t.Fatalf("sent %d + dropped %d != recorded %d: %+v", st.Sent, st.Dropped(), 20*2000, st)
 	}
 }
+
+// reportingBlocker blocks in Send until ctx ends, the first time only.
+type reportingBlocker struct {
+	entered chan struct{}
+	mu      sync.Mutex
+	calls   int
+	got     []string
+}
+
+func (r *reportingBlocker) Send(ctx context.Context, p []byte) error {
+	r.mu.Lock()
+	r.calls++
+	first := r.calls == 1
+	r.mu.Unlock()
+	if first {
+		r.entered <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	r.mu.Lock()
+	r.got = append(r.got, string(p))
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *reportingBlocker) Close() error { return nil }
+
+// Close cancelling a flush of the loop is not a delivery failure: the
+// payload is delivered by Close, and nothing reaches the ErrorHandler.
+func TestCloseCancellingTheLoopReportsNothing(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	c := s.NewCounter(Info{Key: "a"})
+	tr := &reportingBlocker{entered: make(chan struct{}, 1)}
+	var mu sync.Mutex
+	var errs []error
+	p, _ := New(s, keyFlusher(s), tr, Options{Name: "test", FlushInterval: 5 * time.Millisecond, Timeout: time.Minute,
+		ErrorHandler: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+	c.Add(1)
+	<-tr.entered
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) != 0 || p.Stats().FlushErrors != 0 {
+		t.Fatalf("errors reported %v, stats %+v", errs, p.Stats())
+	}
+	if strings.Join(tr.got, "") != "a\n" {
+		t.Fatalf("delivered %q", tr.got)
+	}
+}

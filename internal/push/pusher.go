@@ -295,6 +295,11 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	}
 	p.queued.Store(q)
 	if err != nil {
+		if !explicit && p.loopCtx.Err() != nil {
+			// Close cancelled this flush of the loop: what it did not
+			// send stays queued for Close's own flush, which reports.
+			return errors.Join(ferr, err)
+		}
 		err = p.fail(err)
 	}
 	return errors.Join(ferr, err)
