@@ -98,6 +98,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("circonus: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{store: store, trap: t}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
 		Name:             "circonus",

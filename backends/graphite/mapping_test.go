@@ -33,3 +33,19 @@ func TestMappingTableRows(t *testing.T) {
 		}
 	}
 }
+
+// Two label values that sanitise alike are one Graphite series: one line
+// with the sum, not two lines of which carbon keeps the last.
+func TestValuesThatSanitiseAlikeAreOneSeries(t *testing.T) {
+	b := newBackend(t, graphite.Options{FlushInterval: time.Hour})
+	c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "c", Help: "C.", Labels: []string{"k"}})
+	g, _ := metrics.New(b).NewGauge(metrics.Opts{Name: "g", Help: "G.", Labels: []string{"k"}})
+	c.With("k", "a\nb").Add(1)
+	c.With("k", "a\x00b").Add(2)
+	g.With("k", "a\nb").Set(1)
+	g.With("k", "a\x00b").Set(5)
+	got := flushLines(t, b)
+	if want := []string{"c;k=a_b 3", "g;k=a_b 5"}; !slices.Equal(got, want) {
+		t.Fatalf("flush %q, want %q", got, want)
+	}
+}

@@ -157,6 +157,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("influx: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{o: o, mult: models.GetPrecisionMultiplier(o.Precision), store: store}
 	if o.StopIdleAfter > 0 {
 		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))

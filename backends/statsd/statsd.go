@@ -183,6 +183,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("statsd: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{o: o, store: store}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), tr, push.Options{
 		Name:             "statsd",
