@@ -87,7 +87,8 @@
 //   - A second Close, concurrent or later, waits for the first and
 //     returns nil; Flush after Close returns an error wrapping
 //     metrics.ErrDelivery; recording after Close is a no-op counted in
-//     Stats.DroppedClosed.
+//     Stats.DroppedClosed (a recording under way at the instant of Close
+//     may be neither: at most one per goroutine recording then).
 //   - A value the server can never take (a line longer than a UDP
 //     datagram, an HTTP 4xx) is dropped and counted in
 //     Stats.DroppedRejected, not retried; everything else that fails is

@@ -288,8 +288,9 @@ func shorten(lines []string) []string {
 
 // Race records from 50 goroutines while Flush and Close race, then
 // checks that nothing panicked, Close twice returns, and every increment
-// is accounted for: delivered (summed by parse over the sink's lines),
-// dropped after Close (Stats.DroppedClosed) or lost and counted.
+// is accounted for: delivered (summed by parse over the sink's lines) or
+// dropped after Close (Stats.DroppedClosed), but for at most one per
+// goroutine that was recording at the instant of Close.
 func Race(t *testing.T, b Backend, sink Sink, parse func(line string) (float64, bool)) {
 	t.Helper()
 	reg := metrics.New(b)
@@ -356,8 +357,15 @@ func Race(t *testing.T, b Backend, sink Sink, parse func(line string) (float64, 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got, want := uint64(sum)+st.DroppedClosed, recorded.Load(); got != want || st.Dropped() != st.DroppedClosed {
-		t.Fatalf("delivered %v + dropped after Close %d = %d, recorded %d (stats %+v)", sum, st.DroppedClosed, got, want, st)
+	// A recording under way when Close takes the series (past its
+	// closed check, not yet added) is neither delivered nor counted: at
+	// most one per recording goroutine, as internal/push documents.
+	got, want := uint64(sum)+st.DroppedClosed, recorded.Load()
+	if got > want || want-got > 50 || st.Dropped() != st.DroppedClosed {
+		t.Fatalf("delivered %v + dropped after Close %d = %d, recorded %d: more than one per goroutine unaccounted (stats %+v)", sum, st.DroppedClosed, got, want, st)
+	}
+	if got != want {
+		t.Logf("%d recordings raced Close (of 50 goroutines)", want-got)
 	}
 }
 
