@@ -189,7 +189,7 @@ func (r *datagramReader) Histogram(d *metrics.Desc, labels map[string]string) (b
 	h.Quantile = func(q float64) (float64, error) {
 		// Nearest rank over every value, as the suite computes the
 		// exact quantile.
-		return vals[metricstest.NearestRank(q, len(vals))], nil
+		return metricstest.HistogramSnapshot{Values: vals}.Quantile(q), nil
 	}
 	return h, nil
 }

@@ -44,6 +44,7 @@ func TestIntegration(t *testing.T) {
 				return api
 			},
 			CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
+			Collisions:    [][2]string{{"a.b", "a_b"}},
 		})
 	})
 
@@ -102,7 +103,7 @@ func TestIntegrationPromtool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range backendtest.AwkwardLabelValues {
+		for _, v := range backendtest.AwkwardLabelValues() {
 			c.With("http.request.method", "GET", "value", v).Add(1)
 		}
 	}
