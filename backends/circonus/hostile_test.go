@@ -58,3 +58,29 @@ func TestRecordingRacesFlushAndClose(t *testing.T) {
 	}
 	pushtest.Race(t, b, counterSink{rcv}, parseCounter)
 }
+
+// Close returns by its ctx's deadline also while circonus-gometrics'
+// submission (which takes no ctx) waits on the server; that submission
+// ends when the server goes away, and goleak checks it does.
+func TestServerThatNeverReads(t *testing.T) {
+	var b *Backend
+	t.Cleanup(func() { // runs after the server's cleanup has closed it
+		b.trap.mu.Lock()
+		s := b.trap.inflight
+		b.trap.mu.Unlock()
+		if s != nil {
+			select {
+			case <-s.done:
+			case <-time.After(20 * time.Second):
+				t.Error("abandoned submission still running 20 s after the server went away")
+			}
+		}
+	})
+	addr := pushtest.NeverReads(t)
+	var err error
+	b, err = New(Options{URL: "http://" + addr + "/module/httptrap/x/y", FlushInterval: time.Hour, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushtest.NeverRead(t, b)
+}

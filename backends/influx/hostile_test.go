@@ -93,3 +93,11 @@ func TestHostileLabelValuesRealServer(t *testing.T) {
 		t.Fatalf("reported %v, want the server's message once", errs)
 	}
 }
+
+func TestServerThatNeverReads(t *testing.T) {
+	b, err := New(Options{URL: "http://" + pushtest.NeverReads(t), Database: "d", FlushInterval: time.Hour, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushtest.NeverRead(t, b)
+}

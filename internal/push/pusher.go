@@ -234,7 +234,13 @@ func (p *Pusher) Close(ctx context.Context) error {
 	p.queued.Store(0)
 	p.droppedClosed.Add(lost)
 	if p.t != nil {
-		if cerr := p.t.Close(); cerr != nil && err == nil {
+		var cerr error
+		if cc, ok := p.t.(ContextCloser); ok {
+			cerr = cc.CloseContext(ctx)
+		} else {
+			cerr = p.t.Close()
+		}
+		if cerr != nil && err == nil {
 			err = p.fail(fmt.Errorf("close: %w", cerr))
 		}
 	}

@@ -19,6 +19,13 @@ type Transport interface {
 	Close() error
 }
 
+// ContextCloser is implemented by a Transport whose Close may wait (for
+// a request under way); Pusher.Close calls CloseContext with its own ctx
+// instead of Close, so that it returns by the ctx's deadline.
+type ContextCloser interface {
+	CloseContext(ctx context.Context) error
+}
+
 // backoffResetter is implemented by transports that wait between
 // reconnection attempts; an explicit Flush or Close skips the wait.
 type backoffResetter interface{ ResetBackoff() }
