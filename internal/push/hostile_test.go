@@ -339,3 +339,23 @@ func TestCloseCancellingTheLoopReportsNothing(t *testing.T) {
 		t.Fatalf("delivered %q", tr.got)
 	}
 }
+
+// Close with a ctx that has already ended still runs its final flush's
+// accounting: what stays queued is counted in DroppedClosed, never left
+// in Queued (before, a lock that lost the race to ctx skipped it).
+func TestCloseWithEndedContextCountsTheQueue(t *testing.T) {
+	for i := range 20 {
+		s := newStore(t, HistogramOptions{Sketch: true})
+		c := s.NewCounter(Info{Key: "a"})
+		tr := &fakeTransport{down: true}
+		p, _ := New(s, keyFlusher(s), tr, Options{Name: "test", FlushInterval: time.Hour})
+		c.Add(1)
+		p.Flush(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.Close(ctx)
+		if st := p.Stats(); st.Queued != 0 || st.DroppedClosed != 1 {
+			t.Fatalf("run %d: stats %+v, want the queued value counted in DroppedClosed", i, st)
+		}
+	}
+}

@@ -90,6 +90,7 @@ type Pusher struct {
 	closed    atomic.Bool
 
 	sem     chan struct{} // one flush at a time; held guards what follows
+	final   bool          // Close's flush is running
 	queue   [][]payload   // unsent payloads of whole flushes, oldest first
 	free    [][]byte
 	scratch []byte
@@ -183,6 +184,12 @@ func (p *Pusher) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w: %w", p.o.Name, metrics.ErrDelivery, err)
 	}
+	// Close cancels a Flush under way, so that it can take the lock at
+	// once; what the Flush leaves queued, Close delivers.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.loopCtx, cancel)
+	defer stop()
 	if err := p.lock(ctx); err != nil {
 		return err
 	}
@@ -194,7 +201,7 @@ func (p *Pusher) Flush(ctx context.Context) error {
 }
 
 // Close stops recording (later recordings are counted in DroppedClosed),
-// cancels a flush of the loop under way, flushes a last time, stops the
+// cancels any flush under way, flushes a last time, stops the
 // loop and closes the Transport. What it cannot deliver is counted in
 // DroppedClosed and the error returned. Another Close, concurrent or
 // later, waits for the first (or its own ctx) and returns nil.
@@ -217,12 +224,12 @@ func (p *Pusher) Close(ctx context.Context) error {
 	p.cancelLoop()
 	<-p.done
 
-	if err := p.lock(ctx); err != nil {
-		// A Flush still holds the lock past ctx: what it leaves is not
-		// delivered by this Close.
-		return err
-	}
+	// Every other flush has been cancelled: the lock comes at once, and
+	// the final flush runs (and counts what it cannot deliver) even when
+	// ctx has ended meanwhile.
+	p.sem <- struct{}{}
 	defer p.unlock()
+	p.final = true
 	err := p.flush(ctx, true)
 	var lost uint64
 	for _, f := range p.queue {
@@ -301,10 +308,10 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	}
 	p.queued.Store(q)
 	if err != nil {
-		if !explicit && p.loopCtx.Err() != nil {
-			// Close cancelled this flush of the loop: what it did not
-			// send stays queued for Close's own flush, which reports.
-			return errors.Join(ferr, err)
+		if !p.final && p.loopCtx.Err() != nil {
+			// Close cancelled this flush: what it did not send stays
+			// queued for Close's own flush, which reports.
+			return errors.Join(ferr, fmt.Errorf("%s: %w: %w", p.o.Name, metrics.ErrDelivery, err))
 		}
 		err = p.fail(err)
 	}
