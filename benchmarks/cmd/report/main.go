@@ -11,7 +11,8 @@
 //
 // The suite runs as two `go test` commands: the benchmarks whose names
 // end in Parallel (the contention cases) with -cpu 1,2, the others at the
-// default GOMAXPROCS. The raw output, with lines recording the machine
+// default GOMAXPROCS. Both run -count times with -count=1, taking turns,
+// so that load from elsewhere falls on every library alike. The raw output, with lines recording the machine
 // and the commands, goes to -raw, so that a later -in reports on the same
 // run exactly. Summaries come from golang.org/x/perf (benchfmt to read,
 // benchproc to filter and group, benchmath for medians, ranges and
@@ -31,6 +32,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,7 +64,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.benchtime, "benchtime", "200ms", "go test -benchtime for each run")
 	fs.StringVar(&o.note, "note", "", "a paragraph about the run to put under the machine table (recorded in the raw file)")
 	fs.StringVar(&o.dir, "dir", ".", "the benchmarks module's `directory`")
-	fs.IntVar(&o.count, "count", 6, "go test -count: runs of each benchmark (benchstat needs 6 for a 95% range)")
+	fs.IntVar(&o.count, "count", 6, "runs of each benchmark, taken in turns (benchstat needs 6 for a 95% range)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func relTo(file, target string) string {
 // recording the machine and the commands, to o.raw. Progress goes to
 // stderr.
 func runSuite(o options, stderr io.Writer) error {
-	names, err := listBenchmarks(o.dir, o.bench)
+	names, err := listBenchmarks(o.dir, o.bench, stderr)
 	if err != nil {
 		return err
 	}
@@ -134,7 +136,11 @@ func runSuite(o options, stderr io.Writer) error {
 			serial = append(serial, n)
 		}
 	}
-	base := []string{"test", "-run=NONE", "-benchmem", fmt.Sprintf("-count=%d", o.count), "-benchtime=" + o.benchtime}
+	// Each command runs o.count times with -count=1, in turns, rather than
+	// once with -count=o.count: go test repeats each sub-benchmark back to
+	// back, so a burst of load from elsewhere on the machine would fall on
+	// all the runs of one library; taking turns spreads it over all.
+	base := []string{"test", "-run=NONE", "-benchmem", "-count=1", "-benchtime=" + o.benchtime}
 	var cmds [][]string
 	if len(serial) > 0 {
 		cmds = append(cmds, append(append([]string{}, base...), "-bench="+exactly(serial), "."))
@@ -159,14 +165,19 @@ func runSuite(o options, stderr io.Writer) error {
 	for _, kv := range machine(o, strings.Join(shown, " ; ")) {
 		fmt.Fprintf(w, "%s: %s\n", kv[0], kv[1])
 	}
-	for i, c := range cmds {
-		fmt.Fprintf(stderr, "report: %s\n", shown[i])
-		cmd := exec.Command("go", c...)
-		cmd.Dir = o.dir
-		cmd.Stdout = io.MultiWriter(w, stderr)
-		cmd.Stderr = stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s: %w", shown[i], err)
+	// go test's stdout (to the raw file and stderr) and its stderr are
+	// copied by two goroutines: one lock keeps their writes to stderr apart.
+	progress := &lockedWriter{w: stderr}
+	for round := 1; round <= o.count; round++ {
+		for i, c := range cmds {
+			fmt.Fprintf(progress, "report: round %d of %d: %s\n", round, o.count, shown[i])
+			cmd := exec.Command("go", c...)
+			cmd.Dir = o.dir
+			cmd.Stdout = io.MultiWriter(w, progress)
+			cmd.Stderr = progress
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s: %w", shown[i], err)
+			}
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -175,11 +186,22 @@ func runSuite(o options, stderr io.Writer) error {
 	return f.Close()
 }
 
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // listBenchmarks returns the top-level benchmarks matching pattern.
-func listBenchmarks(dir, pattern string) ([]string, error) {
+func listBenchmarks(dir, pattern string, stderr io.Writer) ([]string, error) {
 	cmd := exec.Command("go", "test", "-run=NONE", "-list="+pattern, ".")
 	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go test -list: %w", err)

@@ -45,7 +45,11 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 	p.f("| CPU | %s |\n", cfg(cfgCPU, "cpu"))
 	p.f("| cores | %s |\n", cfg(cfgCores))
 	p.f("| Go | %s |\n", cfg(cfgGo))
-	p.f("| runs per benchmark | %s (`-count`) |\n", cfg(cfgCount))
+	if s.Config[cfgCommand] != "" {
+		p.f("| runs per benchmark | %s (rounds of the commands below, each with `-count=1`, taking turns) |\n", cfg(cfgCount))
+	} else {
+		p.f("| runs per benchmark | %s |\n", cfg(cfgCount))
+	}
 	p.f("| time per run | %s (`-benchtime`) |\n", cfg(cfgBenchtime))
 	if c := s.Config[cfgCommand]; c != "" {
 		p.f("| commands | `%s` |\n", strings.ReplaceAll(c, " ; ", "` then `"))

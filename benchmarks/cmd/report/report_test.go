@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -248,7 +249,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| CPU | Test CPU @ 1GHz |",
 		"| cores | 2 |",
 		"| Go | go1.26.8 |",
-		"| runs per benchmark | not recorded (`-count`) |",
+		"| runs per benchmark | not recorded |",
 		"A noisy shared machine.",
 		"![obskit ÷ peer, log scale](chart.svg)",
 		"[raw.txt](raw.txt)",
@@ -369,5 +370,78 @@ func TestFormat(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+// TestRunSuite runs the suite of a small module of its own: the
+// Parallel benchmark at -cpu 1,2, the other at the default, each in
+// -count rounds, with the machine recorded in the raw file.
+func TestRunSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a benchmark module (-short)")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/suite\n\ngo 1.22\n",
+		"suite_test.go": `package suite
+
+import "testing"
+
+func BenchmarkWork(b *testing.B) {
+	b.Run("obskit", func(b *testing.B) { for b.Loop() {} })
+	b.Run("peer", func(b *testing.B) { for b.Loop() {} })
+}
+
+func BenchmarkWorkParallel(b *testing.B) {
+	b.Run("obskit", func(b *testing.B) { b.RunParallel(func(pb *testing.PB) { for pb.Next() {} }) })
+	b.Run("peer", func(b *testing.B) { b.RunParallel(func(pb *testing.PB) { for pb.Next() {} }) })
+}
+
+func BenchmarkOther(b *testing.B) { for b.Loop() {} }
+`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, out, svg := filepath.Join(dir, "raw.txt"), filepath.Join(dir, "REPORT.md"), filepath.Join(dir, "r.svg")
+	var stderr bytes.Buffer
+	err := run([]string{"-dir", dir, "-bench", "Work", "-count", "2", "-benchtime", "1x",
+		"-raw", raw, "-out", out, "-svg", svg, "-note", "a  test\nnote"}, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Summarize(bytes.NewReader(b), raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range s.Scenarios {
+		for _, r := range sc.Rows {
+			got = append(got, fmt.Sprintf("%s-%d/%s×%d", sc.Name, sc.Procs, r.Library, len(r.Units[unitTime].Sample.Values)))
+		}
+	}
+	procs := runtime.GOMAXPROCS(0)
+	want := []string{
+		fmt.Sprintf("Work-%d/obskit×2", procs), fmt.Sprintf("Work-%d/peer×2", procs),
+		"WorkParallel-1/obskit×2", "WorkParallel-1/peer×2", "WorkParallel-2/obskit×2", "WorkParallel-2/peer×2",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("rows:\ngot  %v\nwant %v", got, want)
+	}
+	if s.Config[cfgCount] != "2" || s.Config[cfgBenchtime] != "1x" || s.Config[cfgNote] != "a test note" || s.Config[cfgDate] == "" || s.Config[cfgGo] == "" {
+		t.Errorf("config = %v", s.Config)
+	}
+	cmd := s.Config[cfgCommand]
+	if !strings.Contains(cmd, "-bench=^(BenchmarkWork)$") || !strings.Contains(cmd, "-cpu=1,2 -bench=^(BenchmarkWorkParallel)$") || strings.Contains(cmd, "Other") {
+		t.Errorf("commands = %q", cmd)
+	}
+	if strings.Count(stderr.String(), "report: round ") != 4 {
+		t.Errorf("want 2 rounds of 2 commands:\n%s", stderr.String())
 	}
 }
