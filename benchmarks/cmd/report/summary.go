@@ -261,10 +261,6 @@ func Summarize(r io.Reader, fileName, filter string) (*Summary, error) {
 
 // group makes the scenarios, in the order their first result appears.
 func group(results []result) []*Scenario {
-	type benchKey struct {
-		base  string
-		procs int
-	}
 	// The depth at which the library starts, per benchmark function.
 	depth := map[string]int{}
 	for _, r := range results {
