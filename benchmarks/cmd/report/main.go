@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -156,34 +155,36 @@ func runSuite(o options, stderr io.Writer) error {
 		shown = append(shown, "go "+strings.Join(c, " "))
 	}
 
-	f, err := os.Create(o.raw)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	for _, kv := range machine(o, strings.Join(shown, " ; ")) {
-		fmt.Fprintf(w, "%s: %s\n", kv[0], kv[1])
-	}
-	// go test's stdout (to the raw file and stderr) and its stderr are
+	// go test's stdout (to the raw output and stderr) and its stderr are
 	// copied by two goroutines: one lock keeps their writes to stderr apart.
 	progress := &lockedWriter{w: stderr}
+	loadStart := loadAverage()
+	var out bytes.Buffer
 	for round := 1; round <= o.count; round++ {
 		for i, c := range cmds {
 			fmt.Fprintf(progress, "report: round %d of %d: %s\n", round, o.count, shown[i])
 			cmd := exec.Command("go", c...)
 			cmd.Dir = o.dir
-			cmd.Stdout = io.MultiWriter(w, progress)
+			cmd.Stdout = io.MultiWriter(&out, progress)
 			cmd.Stderr = progress
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("%s: %w", shown[i], err)
 			}
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return err
+	// The machine goes first, as configuration lines that apply to every
+	// result after them, written once the run is over so that they can
+	// hold the load average at its end too.
+	var raw bytes.Buffer
+	kv := machine(o, strings.Join(shown, " ; "))
+	if loadStart != "" {
+		kv = append(kv, [2]string{cfgLoad, loadStart + " at the start, " + loadAverage() + " at the end"})
 	}
-	return f.Close()
+	for _, kv := range kv {
+		fmt.Fprintf(&raw, "%s: %s\n", kv[0], kv[1])
+	}
+	raw.Write(out.Bytes())
+	return os.WriteFile(o.raw, raw.Bytes(), 0o644)
 }
 
 type lockedWriter struct {
@@ -252,6 +253,20 @@ func machine(o options, command string) [][2]string {
 		kv = append(kv, [2]string{cfgNote, strings.Join(strings.Fields(o.note), " ")})
 	}
 	return kv
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages from
+// /proc/loadavg, or "" where there is none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuModel returns the CPU's model name from /proc/cpuinfo, or "" where

@@ -19,6 +19,7 @@ const (
 	cfgBenchtime = "obskit-benchtime"
 	cfgCommand   = "obskit-command"
 	cfgNote      = "obskit-note"
+	cfgLoad      = "obskit-load"
 )
 
 // WriteMarkdown writes the report: the machine, how to read the tables,
@@ -45,6 +46,9 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 	p.f("| CPU | %s |\n", cfg(cfgCPU, "cpu"))
 	p.f("| cores | %s |\n", cfg(cfgCores))
 	p.f("| Go | %s |\n", cfg(cfgGo))
+	if l := s.Config[cfgLoad]; l != "" {
+		p.f("| load average (1, 5, 15 min) | %s |\n", l)
+	}
 	if s.Config[cfgCommand] != "" {
 		p.f("| runs per benchmark | %s (rounds of the commands below, each with `-count=1`, taking turns) |\n", cfg(cfgCount))
 	} else {

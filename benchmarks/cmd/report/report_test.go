@@ -437,6 +437,9 @@ func BenchmarkOther(b *testing.B) { for b.Loop() {} }
 	if s.Config[cfgCount] != "2" || s.Config[cfgBenchtime] != "1x" || s.Config[cfgNote] != "a test note" || s.Config[cfgDate] == "" || s.Config[cfgGo] == "" {
 		t.Errorf("config = %v", s.Config)
 	}
+	if _, err := os.Stat("/proc/loadavg"); err == nil && !strings.Contains(s.Config[cfgLoad], " at the end") {
+		t.Errorf("load average = %q", s.Config[cfgLoad])
+	}
 	cmd := s.Config[cfgCommand]
 	if !strings.Contains(cmd, "-bench=^(BenchmarkWork)$") || !strings.Contains(cmd, "-cpu=1,2 -bench=^(BenchmarkWorkParallel)$") || strings.Contains(cmd, "Other") {
 		t.Errorf("commands = %q", cmd)
