@@ -29,6 +29,24 @@ type ratioPoints struct {
 // scale, one line per pair from the top down in report order, with a line
 // at 1×, and writes it as SVG.
 func WriteChart(w io.Writer, s *Summary) error {
+	p, n, err := ratioPlot(s)
+	if err != nil {
+		return err
+	}
+	wt, err := p.WriterTo(10*vg.Inch, chartHeight(n), "svg")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
+	return err
+}
+
+// chartHeight is the height of a chart of n pairs.
+func chartHeight(n int) vg.Length { return vg.Length(n)*vg.Points(11) + 1.5*vg.Inch }
+
+// ratioPlot makes the chart of s's pairs, baselines left out, and
+// returns it with the number of pairs drawn.
+func ratioPlot(s *Summary) (*plot.Plot, int, error) {
 	p := plot.New()
 	p.Title.Text = "obskit ÷ peer, median time per op (left of 1×: obskit faster)"
 	p.X.Label.Text = "obskit ÷ peer"
@@ -80,7 +98,7 @@ func WriteChart(w io.Writer, s *Summary) error {
 
 	one, err := plotter.NewLine(plotter.XYs{{X: 1, Y: 0}, {X: 1, Y: float64(n + 1)}})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	one.LineStyle.Width = vg.Points(1)
 	one.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
@@ -92,25 +110,18 @@ func WriteChart(w io.Writer, s *Summary) error {
 		}
 		bars, err := plotter.NewXErrorBars(g)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		bars.LineStyle.Color = c
 		bars.CapWidth = vg.Points(3)
 		pts, err := plotter.NewScatter(g.XYs)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		pts.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
 		p.Add(bars, pts)
 	}
-
-	height := vg.Length(n)*vg.Points(11) + 1.5*vg.Inch
-	wt, err := p.WriterTo(10*vg.Inch, height, "svg")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	return p, n, nil
 }
 
 // ratioTicks marks a log axis at 1-2-5 steps, labelled as ratios.
