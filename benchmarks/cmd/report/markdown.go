@@ -82,23 +82,24 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 	p.f("left of the 1× line obskit is faster. Grey points are ties by benchstat's test.\n\n")
 
 	p.f("## Where a peer is faster\n\n")
-	var faster []*Pair
+	var faster, ahead []*Pair
 	for _, pr := range s.Pairs {
-		if pr.PeerFaster() {
+		switch {
+		case pr.PeerFaster():
 			faster = append(faster, pr)
+		case pr.PeerAhead():
+			ahead = append(ahead, pr)
 		}
 	}
 	if len(faster) == 0 {
 		p.f("No peer is significantly faster than obskit in any scenario of this run.\n\n")
 	} else {
 		p.f("Every scenario where a peer's median time is below obskit's and benchstat's test finds the difference significant:\n\n")
-		p.f("| scenario | peer | peer time/op | obskit row | obskit time/op | obskit ÷ peer |\n|---|---|---|---|---|---|\n")
-		for _, pr := range faster {
-			p.f("| %s | %s | %s | %s | %s | %s |\n", s.title(pr.Scenario), pr.Peer.Library,
-				formatTime(pr.Peer.Units[unitTime].Summary.Center), pr.Obskit.Library,
-				formatTime(pr.Obskit.Units[unitTime].Summary.Center), formatRatio(pr.Ratio))
-		}
-		p.f("\n")
+		p.pairTable(s, faster)
+	}
+	if len(ahead) > 0 {
+		p.f("And every scenario where a peer's median time is below obskit's but the test calls it a tie (p ≥ 0.05):\n\n")
+		p.pairTable(s, ahead)
 	}
 
 	p.f("## Scenarios\n\n")
@@ -163,6 +164,16 @@ func ratioCell(p *Pair) string {
 		r = "~ " + r
 	}
 	return fmt.Sprintf("%s p=%.3f", r, p.Compare.P)
+}
+
+func (p *printer) pairTable(s *Summary, pairs []*Pair) {
+	p.f("| scenario | peer | peer time/op | obskit row | obskit time/op | obskit ÷ peer |\n|---|---|---|---|---|---|\n")
+	for _, pr := range pairs {
+		p.f("| %s | %s | %s | %s | %s | %s |\n", s.title(pr.Scenario), pr.Peer.Library,
+			formatTime(pr.Peer.Units[unitTime].Summary.Center), pr.Obskit.Library,
+			formatTime(pr.Obskit.Units[unitTime].Summary.Center), ratioCell(pr))
+	}
+	p.f("\n")
 }
 
 type printer struct {

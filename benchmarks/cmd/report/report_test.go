@@ -261,8 +261,8 @@ func TestWriteMarkdown(t *testing.T) {
 		" | 64 ±0% | 1 ±0% | 0.50× (",
 		"| obskit/expvar |\n",
 		"| clock-only (baseline) |",
-		"| Front | client_golang | 5.00 ns | obskit/prometheus | 10.0 ns | 2.00× |",
-		"| CountParallel (-cpu 2) | client_golang | 6.00 ns | obskit | 12.0 ns | 2.00× |",
+		"| Front | client_golang | 5.00 ns | obskit/prometheus | 10.0 ns | 2.00× (",
+		"| CountParallel (-cpu 2) | client_golang | 6.00 ns | obskit | 12.0 ns | 2.00× (",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
@@ -272,11 +272,38 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Error("the tie in Nested/fresh is not marked ~")
 	}
 	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Scenarios")]
+	if strings.Contains(faster, "calls it a tie") {
+		t.Errorf("the fixture has no peer ahead within noise, but the report lists some:\n%s", faster)
+	}
 	if strings.Contains(faster, "clock-only") || strings.Contains(faster, "tally") {
 		t.Errorf("faster-peer list holds a baseline or a slower peer:\n%s", faster)
 	}
 	if n := strings.Count(faster, "\n| ") - 1; n != 2 { // minus the header row
 		t.Errorf("faster-peer list has %d rows, want 2:\n%s", n, faster)
+	}
+}
+
+func TestWriteMarkdownPeerAheadWithinNoise(t *testing.T) {
+	raw := rawLines("X/obskit", 0, 0, 10, 11, 12, 13, 14, 15) + rawLines("X/peer", 0, 0, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5) +
+		rawLines("X/slower", 0, 0, six(30)...)
+	s, err := Summarize(strings.NewReader(raw), "ahead", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, s, "r", "c"); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Scenarios")]
+	if !strings.Contains(faster, "No peer is significantly faster") {
+		t.Errorf("a tie is listed as significantly faster:\n%s", faster)
+	}
+	if !strings.Contains(faster, "calls it a tie") || !strings.Contains(faster, "| X | peer | 12.0 ns | obskit | 12.5 ns | ~ 1.04× (") {
+		t.Errorf("the peer ahead within noise is not listed:\n%s", faster)
+	}
+	if strings.Contains(faster, "slower") {
+		t.Errorf("a slower peer is listed:\n%s", faster)
 	}
 }
 

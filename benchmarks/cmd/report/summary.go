@@ -104,6 +104,10 @@ func (p *Pair) Significant() bool { return p.Compare.P < p.Compare.Alpha }
 // faster.
 func (p *Pair) PeerFaster() bool { return !p.Peer.Baseline() && p.Significant() && p.Ratio > 1 }
 
+// PeerAhead reports whether the peer, not a baseline, has the lower
+// median time but the difference is not significant.
+func (p *Pair) PeerAhead() bool { return !p.Peer.Baseline() && !p.Significant() && p.Ratio > 1 }
+
 // Summary is everything a report says about one raw results file.
 type Summary struct {
 	// Config holds the file configuration lines of the raw file ("cpu",
