@@ -8,17 +8,22 @@ import (
 	"github.com/obskit/obskit/middleware"
 )
 
-// Keys and message of the records that EndpointMiddleware logs.
-const (
-	// EndpointMessage is the message of every record.
-	EndpointMessage = "endpoint call"
-	// OperationKey holds the operation name given to EndpointMiddleware.
-	OperationKey = "operation"
-	// DurationKey holds how long the call took, in seconds, as a float64.
-	DurationKey = "duration"
-	// ErrorKey holds the error of a failed call.
-	ErrorKey = "error"
-)
+// EndpointMessage is the message of every record that EndpointMiddleware
+// logs. Its keys are those of every obskit log record about a call,
+// defined once in the middleware package: middleware.LogOperationKey,
+// middleware.LogDurationKey and middleware.LogErrorKey.
+const EndpointMessage = "endpoint call"
+
+// EndpointOptions configures EndpointMiddleware. The zero value is valid:
+// business errors are logged at slog.LevelWarn.
+type EndpointOptions struct {
+	// IgnoreBusinessErrors logs a call whose response reports an error
+	// through middleware.Failer as a success, at slog.LevelInfo without
+	// the error. Returned errors and panics are still logged as errors.
+	// The field has the same name and meaning in
+	// middleware.InstrumentingOptions and tracing.EndpointOptions.
+	IgnoreBusinessErrors bool
+}
 
 // EndpointMiddleware returns a middleware that logs one record per call,
 // with the operation, the call's duration in seconds and, for a failed
@@ -28,22 +33,41 @@ const (
 //     reports no business error;
 //   - slog.LevelWarn: the response reports a business error through
 //     middleware.Failer (a request the service refused: the caller's
-//     problem, not the service's);
-//   - slog.LevelError: the endpoint returned an error.
+//     problem, not the service's), unless opts.IgnoreBusinessErrors;
+//   - slog.LevelError: the endpoint returned an error, or panicked. A
+//     panic is logged with a *middleware.PanicError holding the panic
+//     value, then goes on with the same value, so that the transport's
+//     recover still answers.
 //
 // The record is logged with the call's context, so a logger built on
 // TraceHandler (see New) adds the IDs of the span in it; put this
 // middleware inside the tracing middleware for them to be the
 // endpoint's own span. A nil logger logs nothing.
-func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string) middleware.Middleware[Req, Resp] {
+func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string, opts EndpointOptions) middleware.Middleware[Req, Resp] {
 	if logger == nil {
 		return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] { return next }
 	}
-	failed := middleware.FailedFunc[Resp]()
+	var failed func(Resp) error
+	if !opts.IgnoreBusinessErrors {
+		failed = middleware.FailedFunc[Resp]()
+	}
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
 			begin := time.Now()
+			returned := false
+			defer func() {
+				if returned {
+					return
+				}
+				r := recover()
+				if r == nil { // runtime.Goexit: not a panic
+					return
+				}
+				logCall(ctx, logger, slog.LevelError, operation, time.Since(begin).Seconds(), &middleware.PanicError{Value: r})
+				panic(r)
+			}()
 			resp, err := next(ctx, req)
+			returned = true
 			dur := time.Since(begin).Seconds()
 
 			level, lerr := slog.LevelInfo, err
@@ -54,17 +78,21 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string) mi
 					level = slog.LevelWarn
 				}
 			}
-			if lerr == nil {
-				logger.LogAttrs(ctx, level, EndpointMessage,
-					slog.String(OperationKey, operation),
-					slog.Float64(DurationKey, dur))
-			} else {
-				logger.LogAttrs(ctx, level, EndpointMessage,
-					slog.String(OperationKey, operation),
-					slog.Float64(DurationKey, dur),
-					slog.Any(ErrorKey, lerr))
-			}
+			logCall(ctx, logger, level, operation, dur, lerr)
 			return resp, err
 		}
 	}
+}
+
+func logCall(ctx context.Context, logger *slog.Logger, level slog.Level, operation string, dur float64, err error) {
+	if err == nil {
+		logger.LogAttrs(ctx, level, EndpointMessage,
+			slog.String(middleware.LogOperationKey, operation),
+			slog.Float64(middleware.LogDurationKey, dur))
+		return
+	}
+	logger.LogAttrs(ctx, level, EndpointMessage,
+		slog.String(middleware.LogOperationKey, operation),
+		slog.Float64(middleware.LogDurationKey, dur),
+		slog.Any(middleware.LogErrorKey, err))
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/obskit/obskit/logging"
+	"github.com/obskit/obskit/middleware"
 )
 
 type response struct{ Err error }
@@ -19,6 +20,7 @@ func TestEndpointMiddleware(t *testing.T) {
 	ctx, span := spanContext(t)
 	for _, tc := range []struct {
 		name      string
+		opts      logging.EndpointOptions
 		resp      response
 		err       error
 		wantLevel string
@@ -28,11 +30,13 @@ func TestEndpointMiddleware(t *testing.T) {
 		{name: "business error", resp: response{Err: errors.New("insufficient funds")}, wantLevel: "WARN", wantErr: "insufficient funds"},
 		{name: "returned error", err: errors.New("connection refused"), wantLevel: "ERROR", wantErr: "connection refused"},
 		{name: "returned error wins", resp: response{Err: errors.New("business")}, err: errors.New("transport"), wantLevel: "ERROR", wantErr: "transport"},
+		{name: "business error ignored", opts: logging.EndpointOptions{IgnoreBusinessErrors: true}, resp: response{Err: errors.New("insufficient funds")}, wantLevel: "INFO"},
+		{name: "returned error despite ignore", opts: logging.EndpointOptions{IgnoreBusinessErrors: true}, err: errors.New("connection refused"), wantLevel: "ERROR", wantErr: "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			logger := logging.New(&buf, logging.Options{})
-			ep := logging.EndpointMiddleware[int, response](logger, "Sum")(func(context.Context, int) (response, error) {
+			ep := logging.EndpointMiddleware[int, response](logger, "Sum", tc.opts)(func(context.Context, int) (response, error) {
 				return tc.resp, tc.err
 			})
 			resp, err := ep(ctx, 1)
@@ -44,14 +48,14 @@ func TestEndpointMiddleware(t *testing.T) {
 				t.Fatalf("%d records, want 1", len(recs))
 			}
 			r := recs[0]
-			if r["level"] != tc.wantLevel || r["msg"] != logging.EndpointMessage || r[logging.OperationKey] != "Sum" {
+			if r["level"] != tc.wantLevel || r["msg"] != logging.EndpointMessage || r[middleware.LogOperationKey] != "Sum" {
 				t.Errorf("record = %v, want level %s, msg %q, operation Sum", r, tc.wantLevel, logging.EndpointMessage)
 			}
-			if r[logging.ErrorKey] != tc.wantErr {
-				t.Errorf("error = %v, want %v", r[logging.ErrorKey], tc.wantErr)
+			if r[middleware.LogErrorKey] != tc.wantErr {
+				t.Errorf("error = %v, want %v", r[middleware.LogErrorKey], tc.wantErr)
 			}
-			if d, ok := r[logging.DurationKey].(float64); !ok || d < 0 || d > 10 {
-				t.Errorf("duration = %#v, want a float number of seconds", r[logging.DurationKey])
+			if d, ok := r[middleware.LogDurationKey].(float64); !ok || d < 0 || d > 10 {
+				t.Errorf("duration = %#v, want a float number of seconds", r[middleware.LogDurationKey])
 			}
 			if r[logging.TraceIDKey] != span.SpanContext().TraceID().String() {
 				t.Errorf("trace_id = %v, want the span's %s", r[logging.TraceIDKey], span.SpanContext().TraceID())
@@ -63,18 +67,18 @@ func TestEndpointMiddleware(t *testing.T) {
 func TestEndpointMiddlewareLevelFilter(t *testing.T) {
 	var buf bytes.Buffer
 	logger := logging.New(&buf, logging.Options{Level: slog.LevelWarn})
-	ok := logging.EndpointMiddleware[int, int](logger, "ok")(func(context.Context, int) (int, error) { return 0, nil })
-	bad := logging.EndpointMiddleware[int, int](logger, "bad")(func(context.Context, int) (int, error) { return 0, errors.New("boom") })
+	ok := logging.EndpointMiddleware[int, int](logger, "ok", logging.EndpointOptions{})(func(context.Context, int) (int, error) { return 0, nil })
+	bad := logging.EndpointMiddleware[int, int](logger, "bad", logging.EndpointOptions{})(func(context.Context, int) (int, error) { return 0, errors.New("boom") })
 	ok(context.Background(), 1)
 	bad(context.Background(), 1)
 	recs := records(t, &buf)
-	if len(recs) != 1 || recs[0][logging.OperationKey] != "bad" {
+	if len(recs) != 1 || recs[0][middleware.LogOperationKey] != "bad" {
 		t.Errorf("records = %v, want only the failed call at Warn and above", recs)
 	}
 }
 
 func TestEndpointMiddlewareNilLogger(t *testing.T) {
-	ep := logging.EndpointMiddleware[int, int](nil, "op")(func(_ context.Context, n int) (int, error) { return n + 1, nil })
+	ep := logging.EndpointMiddleware[int, int](nil, "op", logging.EndpointOptions{})(func(_ context.Context, n int) (int, error) { return n + 1, nil })
 	if n, err := ep(context.Background(), 1); n != 2 || err != nil {
 		t.Errorf("got (%d, %v), want (2, nil)", n, err)
 	}
@@ -83,7 +87,7 @@ func TestEndpointMiddlewareNilLogger(t *testing.T) {
 func TestEndpointMiddlewareDisabledAllocs(t *testing.T) {
 	// Below the logger's level, a call costs no allocation.
 	logger := logging.New(&bytes.Buffer{}, logging.Options{Level: slog.LevelError})
-	ep := logging.EndpointMiddleware[int, int](logger, "op")(func(_ context.Context, n int) (int, error) { return n, nil })
+	ep := logging.EndpointMiddleware[int, int](logger, "op", logging.EndpointOptions{})(func(_ context.Context, n int) (int, error) { return n, nil })
 	if a := testing.AllocsPerRun(100, func() { ep(context.Background(), 1) }); a != 0 {
 		t.Errorf("%v allocs per disabled call, want 0", a)
 	}
@@ -91,7 +95,7 @@ func TestEndpointMiddlewareDisabledAllocs(t *testing.T) {
 
 func BenchmarkEndpointMiddleware(b *testing.B) {
 	logger := logging.New(io.Discard, logging.Options{})
-	ep := logging.EndpointMiddleware[int, response](logger, "op")(func(context.Context, int) (response, error) {
+	ep := logging.EndpointMiddleware[int, response](logger, "op", logging.EndpointOptions{})(func(context.Context, int) (response, error) {
 		return response{}, nil
 	})
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/obskit/obskit/logging"
+	"github.com/obskit/obskit/middleware"
 )
 
 func Example() {
@@ -17,7 +18,7 @@ func Example() {
 	// the time and duration here only so that the output is fixed.
 	logger := logging.New(os.Stdout, logging.Options{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey || a.Key == logging.DurationKey {
+			if a.Key == slog.TimeKey || a.Key == middleware.LogDurationKey {
 				return slog.Attr{}
 			}
 			return a
@@ -32,7 +33,7 @@ func Example() {
 		TraceFlags: trace.FlagsSampled,
 	}))
 
-	div := logging.EndpointMiddleware[[2]int, int](logger, "Div")(func(_ context.Context, req [2]int) (int, error) {
+	div := logging.EndpointMiddleware[[2]int, int](logger, "Div", logging.EndpointOptions{})(func(_ context.Context, req [2]int) (int, error) {
 		if req[1] == 0 {
 			return 0, errors.New("division by zero")
 		}

@@ -6,6 +6,11 @@
 // Records logged with a context (Logger.InfoContext, Logger.LogAttrs and
 // the like) whose span is valid carry the span's IDs under TraceIDKey
 // and SpanIDKey, so that a log line leads to its trace and back.
+//
+// New and EndpointMiddleware take an Options struct whose zero value is
+// valid, the convention of every obskit package (see the middleware
+// package); the keys of the records about a call are the middleware
+// package's LogOperationKey, LogDurationKey and LogErrorKey.
 package logging
 
 import (

@@ -4,6 +4,26 @@
 //
 // An Endpoint is Go kit's endpoint made generic: with Req and Resp both
 // any, it converts to and from Go kit's endpoint.Endpoint.
+//
+// # Conventions shared by every obskit package
+//
+// A constructor that can be configured takes an Options struct by value
+// (InstrumentingOptions, ObserverOptions, HTTPOptions;
+// tracing.Options, tracing.EndpointOptions; logging.Options,
+// logging.EndpointOptions; each backend's Options), never functional
+// options, and the zero value of every Options struct is valid: it means
+// the documented defaults. The same setting has the same field name and
+// meaning wherever it appears: IgnoreBusinessErrors counts, traces or
+// logs a response that reports an error through Failer as a success in
+// InstrumentingOptions, tracing.EndpointOptions and
+// logging.EndpointOptions alike. A constant such as a log key is defined
+// once and imported: LogOperationKey, LogDurationKey and LogErrorKey
+// here serve the Observer and logging.EndpointMiddleware.
+//
+// Every endpoint middleware (Instrument, Observer, the tracing and
+// logging middlewares) sees a panic in the endpoint as a failed call,
+// records it as such, and lets the panic go on with the same value, so
+// that the transport's recover (NewHTTPHandler's) still answers.
 package middleware
 
 import (

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/felixge/httpsnoop"
 	"go.opentelemetry.io/otel/attribute"
@@ -94,7 +95,12 @@ type httpHandler struct {
 //     Propagator extracts from the request's headers, named
 //     "METHOD ROUTE" once the route is known, else "METHOD".
 //
-// The method is one of RFC 9110's and PATCH, or OtherMethod. The route is
+// The method is one of RFC 9110's and PATCH, or OtherMethod (the method
+// sent is then the span's http.request.method_original). The span's
+// attributes taken from the request (url.path, server.address,
+// user_agent.original, the original method) are copied and cut to
+// MaxAttributeLen bytes, so that a hostile client cannot make spans
+// hold megabytes until they are exported. The route is
 // the pattern of the http.ServeMux that next routes the request with
 // (Request.Pattern, without its method and host), never the raw path, so
 // that a path parameter cannot make a new series; it is empty when next
@@ -295,9 +301,9 @@ func (h *httpHandler) recovered(ctx context.Context, w http.ResponseWriter, r *h
 	}
 	perr := &PanicError{Value: rec, Stack: stack}
 	h.logger.LogAttrs(ctx, slog.LevelError, panicMessage,
-		slog.String(MethodKey, r.Method),
+		slog.String(MethodKey, knownMethod(r.Method)),
 		slog.String(RouteKey, route),
-		slog.String("url.path", r.URL.Path),
+		slog.String(urlPathKey, requestAttr(r.URL.Path, MaxAttributeLen)),
 		slog.Any("panic", rec),
 		slog.String("stack", string(stack)))
 	if span != nil {
@@ -315,14 +321,14 @@ func serverAttributes(r *http.Request, method string) []attribute.KeyValue {
 	attrs = append(attrs,
 		attribute.String(MethodKey, method),
 		attribute.String(urlSchemeKey, scheme),
-		attribute.String(urlPathKey, r.URL.Path),
-		attribute.String(ServerAddrKey, r.Host),
+		attribute.String(urlPathKey, requestAttr(r.URL.Path, MaxAttributeLen)),
+		attribute.String(ServerAddrKey, requestAttr(r.Host, MaxAttributeLen)),
 	)
 	if method == OtherMethod {
-		attrs = append(attrs, attribute.String(methodOrigKey, r.Method))
+		attrs = append(attrs, attribute.String(methodOrigKey, requestAttr(r.Method, maxMethodLen)))
 	}
 	if ua := r.UserAgent(); ua != "" {
-		attrs = append(attrs, attribute.String(userAgentKey, ua))
+		attrs = append(attrs, attribute.String(userAgentKey, requestAttr(ua, MaxAttributeLen)))
 	}
 	if v := protoVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, attribute.String(protoVerKey, v))
@@ -368,16 +374,62 @@ func routeOf(pattern string) string {
 	return pattern
 }
 
-// knownMethod returns method when it is one of RFC 9110's or PATCH, else
-// OtherMethod, so that a client cannot make new series with made-up
-// methods.
+// knownMethod returns the constant for method when it is one of RFC
+// 9110's or PATCH, else OtherMethod, so that a client cannot make new
+// series with made-up methods. It returns the package-level constant,
+// not method itself: net/http allocates r.Method afresh for every
+// request, and a label value at a constant address is what the metrics
+// registry's identity cache recognises without comparing bytes.
 func knownMethod(method string) string {
 	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return method
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodConnect:
+		return http.MethodConnect
+	case http.MethodOptions:
+		return http.MethodOptions
+	case http.MethodTrace:
+		return http.MethodTrace
 	}
 	return OtherMethod
+}
+
+// Bounds of the request-derived attributes the HTTP middlewares put on
+// spans: a client controls them, and a span holds them until it is
+// exported.
+const (
+	// MaxAttributeLen is the longest value, in bytes, of an attribute
+	// taken from a request (user_agent.original, url.path,
+	// server.address, url.full); longer ones are cut at a UTF-8
+	// boundary at or below it.
+	MaxAttributeLen = 1024
+	// maxMethodLen bounds http.request.method_original.
+	maxMethodLen = 64
+)
+
+// requestAttr returns s cut to at most n bytes, at a UTF-8 boundary, in
+// memory of its own. Copying matters as much as cutting: a header value
+// or path can share its bytes with the whole request line or header
+// block, which a span holding a substring would keep alive until it is
+// exported.
+func requestAttr(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return strings.Clone(s)
 }
 
 // statusText returns code in decimal, without allocating for the common

@@ -111,18 +111,28 @@ const (
 	numOutcomes
 )
 
-// bound holds one operation's children, one per outcome, bound once so
-// that recording a call looks up no labels.
+// bound holds one operation's children, one per outcome that can happen,
+// bound once so that recording a call looks up no labels. Binding makes
+// the series exist (at zero, on /metrics), so an outcome that cannot
+// happen is left unbound rather than shown as an always-zero series.
 type bound struct {
 	requests [numOutcomes]*metrics.CounterMetric
 	duration [numOutcomes]*metrics.HistogramMetric
 }
 
-func (in *Instrumenting) bind(operation string) *bound {
+var outcomeNames = [numOutcomes]string{OutcomeSuccess, OutcomeError, OutcomeBusinessError}
+
+// bind binds operation's children for success and error, and for
+// business errors when business is true.
+func (in *Instrumenting) bind(operation string, business bool) *bound {
 	b := new(bound)
-	for o, name := range [numOutcomes]string{OutcomeSuccess, OutcomeError, OutcomeBusinessError} {
-		b.requests[o] = in.requests.Bind(OperationLabel, operation, OutcomeLabel, name)
-		b.duration[o] = in.duration.Bind(OperationLabel, operation, OutcomeLabel, name)
+	n := businessFailure
+	if business {
+		n = numOutcomes
+	}
+	for o := range n {
+		b.requests[o] = in.requests.Bind(OperationLabel, operation, OutcomeLabel, outcomeNames[o])
+		b.duration[o] = in.duration.Bind(OperationLabel, operation, OutcomeLabel, outcomeNames[o])
 	}
 	return b
 }
@@ -136,25 +146,38 @@ func (b *bound) record(ctx context.Context, o outcome, seconds float64) {
 // endpoint it wraps into in's instruments, labelled with operation. A
 // returned error counts as OutcomeError; a nil error with a response
 // whose Failed method reports an error counts as OutcomeBusinessError
-// (unless in ignores business errors). The latency is observed with the
+// (unless in ignores business errors). A panic in the endpoint counts as
+// OutcomeError and goes on unwinding, untouched, to whoever recovers it
+// (the HTTP middleware answers 500). The latency is observed with the
 // call's context, so backends with exemplars link it to the span there.
 //
-// The children for each outcome are bound when Instrument is called:
-// a call records with no label lookup and no allocation. A nil in
-// returns a middleware that adds nothing.
+// The children for each outcome that can happen are bound when
+// Instrument is called: a call records with no label lookup and no
+// allocation. OutcomeBusinessError is bound only when Resp can carry a
+// business error and in does not ignore them. A nil in returns a
+// middleware that adds nothing.
 func Instrument[Req, Resp any](in *Instrumenting, operation string) Middleware[Req, Resp] {
 	if in == nil {
 		return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] { return next }
 	}
-	b := in.bind(operation)
 	var failed func(Resp) error
 	if !in.ignoreBusiness {
 		failed = FailedFunc[Resp]()
 	}
+	b := in.bind(operation, failed != nil)
 	return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
 			begin := time.Now()
+			returned := false
+			defer func() {
+				// Not recovered: the panic keeps its stack and its
+				// recoverer; this only counts the call as failed.
+				if !returned {
+					b.record(ctx, failure, time.Since(begin).Seconds())
+				}
+			}()
 			resp, err := next(ctx, req)
+			returned = true
 			o := success
 			if err != nil {
 				o = failure

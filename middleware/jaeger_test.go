@@ -51,7 +51,7 @@ func TestJaeger(t *testing.T) {
 
 	// Server: ServeMux → endpoint chain (a traced, instrumented Sum).
 	sum := middleware.Chain(
-		tracing.EndpointMiddleware[[2]int, int](tr, "Sum"),
+		tracing.EndpointMiddleware[[2]int, int](tr, "Sum", tracing.EndpointOptions{}),
 		middleware.Instrument[[2]int, int](ins, "Sum"),
 	)(func(ctx context.Context, req [2]int) (int, error) {
 		_, span := tr.Start(ctx, "add")

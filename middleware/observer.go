@@ -15,7 +15,8 @@ import (
 )
 
 // Keys and message of the records that an Observer logs. The keys are
-// those of the logging package's EndpointMiddleware.
+// defined here once for every obskit log record about a call: the
+// logging package's EndpointMiddleware uses them too.
 const (
 	// ServiceCallMessage is the message of every record.
 	ServiceCallMessage = "service call"
@@ -34,7 +35,10 @@ type ObserverOptions struct {
 	// NewInstrumenting declares, with "service" as their default prefix.
 	Registry *metrics.Registry
 	// Instrumenting configures those instruments. A prefix of "endpoint"
-	// shares them with the middlewares of NewInstrumenting.
+	// shares them with the middlewares of NewInstrumenting. Its
+	// IgnoreBusinessErrors has no effect here: an Observer sees the
+	// method's error, never a response, so its calls are only
+	// OutcomeSuccess or OutcomeError, and only those are bound.
 	Instrumenting InstrumentingOptions
 	// Tracer starts one span per call, named by the operation.
 	Tracer trace.Tracer
@@ -167,7 +171,7 @@ func (o *Observer) operation(operation string) *bound {
 			m[k] = v
 		}
 	}
-	b := o.ins.bind(operation)
+	b := o.ins.bind(operation, false) // done sees only errors, never a response
 	m[operation] = b
 	o.bound.Store(&m)
 	return b

@@ -73,14 +73,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.tracer != nil {
 		attrs := []attribute.KeyValue{
 			attribute.String(MethodKey, method),
-			attribute.String(ServerAddrKey, host),
-			attribute.String(urlFullKey, req.URL.Redacted()),
+			attribute.String(ServerAddrKey, requestAttr(host, MaxAttributeLen)),
+			attribute.String(urlFullKey, requestAttr(req.URL.Redacted(), MaxAttributeLen)),
 		}
 		if p := req.URL.Port(); p != "" {
 			attrs = append(attrs, attribute.String(serverPortKey, p))
 		}
 		if method == OtherMethod {
-			attrs = append(attrs, attribute.String(methodOrigKey, req.Method))
+			attrs = append(attrs, attribute.String(methodOrigKey, requestAttr(req.Method, maxMethodLen)))
 		}
 		ctx, span = t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	}

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"slices"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -16,34 +17,26 @@ import (
 // response's Failed method rather than from the endpoint's returned error.
 const BusinessErrorKey = attribute.Key("obskit.business_error")
 
-// Option configures EndpointMiddleware.
-type Option func(*endpointConfig)
+// EndpointOptions configures EndpointMiddleware. The zero value is
+// valid: spans of internal kind, no extra attributes, business errors
+// recorded.
+type EndpointOptions struct {
+	// IgnoreBusinessErrors leaves a span's status unset when the
+	// endpoint succeeded but its response reports an error through
+	// middleware.Failer, as Go kit's opentracing package does with its
+	// IgnoreBusinessError option. Returned errors and panics still mark
+	// the span. The field has the same name and meaning in
+	// middleware.InstrumentingOptions and logging.EndpointOptions.
+	IgnoreBusinessErrors bool
 
-type endpointConfig struct {
-	ignoreBusiness bool
-	kind           trace.SpanKind
-	attrs          []attribute.KeyValue
-}
+	// SpanKind is the kind of the spans; zero (trace.SpanKindUnspecified)
+	// means trace.SpanKindInternal. Use trace.SpanKindServer for an
+	// endpoint that a transport calls on behalf of a remote client.
+	SpanKind trace.SpanKind
 
-// IgnoreBusinessErrors makes EndpointMiddleware leave a span's status
-// unset when the endpoint succeeded but its response reports an error
-// through middleware.Failer, as Go kit's opentracing package does with
-// its IgnoreBusinessError option. Returned errors still mark the span.
-func IgnoreBusinessErrors() Option {
-	return func(c *endpointConfig) { c.ignoreBusiness = true }
-}
-
-// WithSpanKind sets the kind of the spans EndpointMiddleware starts; the
-// default is trace.SpanKindInternal. Use trace.SpanKindServer for an
-// endpoint that a transport calls on behalf of a remote client.
-func WithSpanKind(kind trace.SpanKind) Option {
-	return func(c *endpointConfig) { c.kind = kind }
-}
-
-// WithAttributes adds attrs to every span EndpointMiddleware starts. They
-// are fixed when the middleware is built, so they cost no work per call.
-func WithAttributes(attrs ...attribute.KeyValue) Option {
-	return func(c *endpointConfig) { c.attrs = append(c.attrs, attrs...) }
+	// Attributes are added to every span. They are fixed when the
+	// middleware is built, so they cost no work per call.
+	Attributes []attribute.KeyValue
 }
 
 // EndpointMiddleware returns a middleware that starts one span per call,
@@ -54,37 +47,53 @@ func WithAttributes(attrs ...attribute.KeyValue) Option {
 // A returned error is recorded on the span (RecordError) and sets its
 // status to codes.Error with the error's text. So does a business error,
 // reported by a response that implements middleware.Failer, which is
-// also marked with BusinessErrorKey; IgnoreBusinessErrors leaves those
-// spans alone. A nil tracer means a no-op tracer.
-func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, opts ...Option) middleware.Middleware[Req, Resp] {
+// also marked with BusinessErrorKey; opts.IgnoreBusinessErrors leaves
+// those spans alone. A panic in the endpoint is recorded as an exception
+// event (a *middleware.PanicError with the stack) and sets the status
+// to codes.Error; the span is ended and the panic goes on with the same
+// value, so that the transport's recover still answers. A nil tracer
+// means a no-op tracer.
+func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, opts EndpointOptions) middleware.Middleware[Req, Resp] {
 	if tracer == nil {
 		tracer = noop.NewTracerProvider().Tracer("")
 	}
-	cfg := endpointConfig{kind: trace.SpanKindInternal}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
+	kind := opts.SpanKind
+	if kind == trace.SpanKindUnspecified {
+		kind = trace.SpanKindInternal
 	}
 	// Everything a call needs is built here, once, so that a call adds
 	// nothing to what the SDK itself allocates for a span.
-	start := []trace.SpanStartOption{trace.WithSpanKind(cfg.kind)}
-	if len(cfg.attrs) > 0 {
-		start = append(start, trace.WithAttributes(cfg.attrs...))
+	start := []trace.SpanStartOption{trace.WithSpanKind(kind)}
+	if len(opts.Attributes) > 0 {
+		start = append(start, trace.WithAttributes(slices.Clone(opts.Attributes)...))
 	}
 	businessEvent := []trace.EventOption{trace.WithAttributes(BusinessErrorKey.Bool(true))}
 	businessAttr := BusinessErrorKey.Bool(true)
 	var failed func(Resp) error
-	if !cfg.ignoreBusiness {
+	if !opts.IgnoreBusinessErrors {
 		failed = middleware.FailedFunc[Resp]()
 	}
 
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
 		return func(ctx context.Context, req Req) (Resp, error) {
 			ctx, span := tracer.Start(ctx, operation, start...)
-			defer span.End()
+			returned := false
+			defer func() {
+				if returned {
+					span.End()
+					return
+				}
+				r := recover()
+				if r == nil { // runtime.Goexit: not a panic, nothing to pass on
+					span.End()
+					return
+				}
+				endPanicked(span, r)
+				panic(r)
+			}()
 
 			resp, err := next(ctx, req)
+			returned = true
 			if err != nil {
 				span.RecordError(err)
 				span.SetStatus(codes.Error, err.Error())
@@ -100,4 +109,13 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 			return resp, nil
 		}
 	}
+}
+
+// endPanicked records the panic with value r on span, fails it and ends
+// it.
+func endPanicked(span trace.Span, r any) {
+	perr := &middleware.PanicError{Value: r}
+	span.RecordError(perr, trace.WithStackTrace(true))
+	span.SetStatus(codes.Error, perr.Error())
+	span.End()
 }

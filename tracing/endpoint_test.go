@@ -41,7 +41,7 @@ func TestEndpointMiddleware(t *testing.T) {
 	errBusiness := errors.New("insufficient funds")
 	for _, tc := range []struct {
 		name       string
-		opts       []tracing.Option
+		opts       tracing.EndpointOptions
 		resp       response
 		err        error
 		wantStatus codes.Code
@@ -54,19 +54,19 @@ func TestEndpointMiddleware(t *testing.T) {
 		{name: "success", wantStatus: codes.Unset, wantKind: trace.SpanKindInternal},
 		{name: "returned error", err: errTransport, wantStatus: codes.Error, wantDesc: errTransport.Error(), wantEvent: errTransport, wantKind: trace.SpanKindInternal},
 		{name: "business error", resp: response{Err: errBusiness}, wantStatus: codes.Error, wantDesc: errBusiness.Error(), wantEvent: errBusiness, wantBiz: true, wantKind: trace.SpanKindInternal},
-		{name: "business error ignored", opts: []tracing.Option{tracing.IgnoreBusinessErrors()}, resp: response{Err: errBusiness}, wantStatus: codes.Unset, wantKind: trace.SpanKindInternal},
-		{name: "returned error despite ignore", opts: []tracing.Option{tracing.IgnoreBusinessErrors()}, err: errTransport, wantStatus: codes.Error, wantDesc: errTransport.Error(), wantEvent: errTransport, wantKind: trace.SpanKindInternal},
+		{name: "business error ignored", opts: tracing.EndpointOptions{IgnoreBusinessErrors: true}, resp: response{Err: errBusiness}, wantStatus: codes.Unset, wantKind: trace.SpanKindInternal},
+		{name: "returned error despite ignore", opts: tracing.EndpointOptions{IgnoreBusinessErrors: true}, err: errTransport, wantStatus: codes.Error, wantDesc: errTransport.Error(), wantEvent: errTransport, wantKind: trace.SpanKindInternal},
 		{name: "returned error wins over business", resp: response{Err: errBusiness}, err: errTransport, wantStatus: codes.Error, wantDesc: errTransport.Error(), wantEvent: errTransport, wantKind: trace.SpanKindInternal},
 		{
 			name:      "kind and attributes",
-			opts:      []tracing.Option{tracing.WithSpanKind(trace.SpanKindServer), tracing.WithAttributes(attribute.String("rpc.service", "addsvc")), nil},
+			opts:      tracing.EndpointOptions{SpanKind: trace.SpanKindServer, Attributes: []attribute.KeyValue{attribute.String("rpc.service", "addsvc")}},
 			wantKind:  trace.SpanKindServer,
 			wantAttrs: []attribute.KeyValue{attribute.String("rpc.service", "addsvc")},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, tr := newRecorder(t)
-			ep := tracing.EndpointMiddleware[int, response](tr, "Sum", tc.opts...)(
+			ep := tracing.EndpointMiddleware[int, response](tr, "Sum", tc.opts)(
 				func(ctx context.Context, req int) (response, error) {
 					r := tc.resp
 					r.V = req * 2
@@ -124,8 +124,8 @@ func TestEndpointMiddlewareChainParents(t *testing.T) {
 	rec, tr := newRecorder(t)
 	var inner trace.SpanContext
 	ep := middleware.Chain(
-		tracing.EndpointMiddleware[string, string](tr, "outer"),
-		tracing.EndpointMiddleware[string, string](tr, "inner"),
+		tracing.EndpointMiddleware[string, string](tr, "outer", tracing.EndpointOptions{}),
+		tracing.EndpointMiddleware[string, string](tr, "inner", tracing.EndpointOptions{}),
 	)(func(ctx context.Context, req string) (string, error) {
 		inner = trace.SpanContextFromContext(ctx)
 		return req, nil
@@ -161,7 +161,7 @@ func TestEndpointMiddlewareHTTPHop(t *testing.T) {
 	rec, tr := newRecorder(t)
 	prop := tracing.Propagator()
 
-	server := tracing.EndpointMiddleware[string, string](tr, "server.Echo", tracing.WithSpanKind(trace.SpanKindServer))(
+	server := tracing.EndpointMiddleware[string, string](tr, "server.Echo", tracing.EndpointOptions{SpanKind: trace.SpanKindServer})(
 		func(_ context.Context, req string) (string, error) { return req, nil })
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
@@ -174,7 +174,7 @@ func TestEndpointMiddlewareHTTPHop(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	client := tracing.EndpointMiddleware[string, string](tr, "client.Echo", tracing.WithSpanKind(trace.SpanKindClient))(
+	client := tracing.EndpointMiddleware[string, string](tr, "client.Echo", tracing.EndpointOptions{SpanKind: trace.SpanKindClient})(
 		func(ctx context.Context, q string) (string, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"?q="+q, nil)
 			if err != nil {
@@ -225,7 +225,7 @@ func TestEndpointMiddlewareHTTPHop(t *testing.T) {
 }
 
 func TestEndpointMiddlewareNilTracer(t *testing.T) {
-	ep := tracing.EndpointMiddleware[int, int](nil, "op")(func(_ context.Context, n int) (int, error) { return n + 1, nil })
+	ep := tracing.EndpointMiddleware[int, int](nil, "op", tracing.EndpointOptions{})(func(_ context.Context, n int) (int, error) { return n + 1, nil })
 	if got, err := ep(context.Background(), 1); got != 2 || err != nil {
 		t.Fatalf("got (%d, %v), want (2, nil)", got, err)
 	}
@@ -255,16 +255,16 @@ func TestEndpointMiddlewareAllocs(t *testing.T) {
 			}
 		}
 		kind := trace.WithSpanKind(trace.SpanKindInternal)
-		ep := tracing.EndpointMiddleware[int, int](tr.tracer, "op")(func(_ context.Context, n int) (int, error) { return n, nil })
+		ep := tracing.EndpointMiddleware[int, int](tr.tracer, "op", tracing.EndpointOptions{})(func(_ context.Context, n int) (int, error) { return n, nil })
 		check("plain response", testing.AllocsPerRun(200, func() { ep(context.Background(), 1) }), bareSpan(kind))
 
 		ok := &response{}
-		pep := tracing.EndpointMiddleware[int, *response](tr.tracer, "op")(
+		pep := tracing.EndpointMiddleware[int, *response](tr.tracer, "op", tracing.EndpointOptions{})(
 			func(_ context.Context, n int) (*response, error) { return ok, nil })
 		check("Failer response", testing.AllocsPerRun(200, func() { pep(context.Background(), 1) }), bareSpan(kind))
 
 		attr := attribute.Int("a", 1)
-		aep := tracing.EndpointMiddleware[int, int](tr.tracer, "op", tracing.WithAttributes(attr))(
+		aep := tracing.EndpointMiddleware[int, int](tr.tracer, "op", tracing.EndpointOptions{Attributes: []attribute.KeyValue{attr}})(
 			func(_ context.Context, n int) (int, error) { return n, nil })
 		check("attributes", testing.AllocsPerRun(200, func() { aep(context.Background(), 1) }), bareSpan(kind, trace.WithAttributes(attr)))
 	}
@@ -273,7 +273,7 @@ func TestEndpointMiddlewareAllocs(t *testing.T) {
 func BenchmarkEndpointMiddleware(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	defer tp.Shutdown(context.Background())
-	ep := tracing.EndpointMiddleware[int, response](tp.Tracer("bench"), "op")(func(_ context.Context, n int) (response, error) {
+	ep := tracing.EndpointMiddleware[int, response](tp.Tracer("bench"), "op", tracing.EndpointOptions{})(func(_ context.Context, n int) (response, error) {
 		return response{V: n}, nil
 	})
 	ctx := context.Background()

@@ -33,7 +33,7 @@ func Example() {
 	var sum middleware.Endpoint[[2]int, int] = func(_ context.Context, req [2]int) (int, error) {
 		return req[0] + req[1], nil
 	}
-	sum = tracing.EndpointMiddleware[[2]int, int](tracer, "Sum")(sum)
+	sum = tracing.EndpointMiddleware[[2]int, int](tracer, "Sum", tracing.EndpointOptions{})(sum)
 
 	ctx, span := tracer.Start(ctx, "request")
 	n, err := sum(ctx, [2]int{1, 2})

@@ -57,7 +57,7 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 
 	// The server side of the hop: extract the caller's span, run a traced
 	// endpoint whose response carries a business error.
-	server := tracing.EndpointMiddleware[string, response](tr, "server.Sum", tracing.WithSpanKind(trace.SpanKindServer))(
+	server := tracing.EndpointMiddleware[string, response](tr, "server.Sum", tracing.EndpointOptions{SpanKind: trace.SpanKindServer})(
 		func(context.Context, string) (response, error) {
 			return response{Err: errors.New("insufficient funds")}, nil
 		})
@@ -76,8 +76,8 @@ func testJaeger(t *testing.T, query string, opts tracing.Options) {
 	// The client side: a chain of two traced middlewares around an
 	// endpoint that calls the server with the span in its headers.
 	client := middleware.Chain(
-		tracing.EndpointMiddleware[string, int](tr, "client.outer"),
-		tracing.EndpointMiddleware[string, int](tr, "client.inner", tracing.WithSpanKind(trace.SpanKindClient)),
+		tracing.EndpointMiddleware[string, int](tr, "client.outer", tracing.EndpointOptions{}),
+		tracing.EndpointMiddleware[string, int](tr, "client.inner", tracing.EndpointOptions{SpanKind: trace.SpanKindClient}),
 	)(func(ctx context.Context, q string) (int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"?q="+q, nil)
 		if err != nil {

@@ -7,6 +7,9 @@
 // Propagator returns the W3C propagator that carries a trace across
 // process boundaries.
 //
+// Both constructors take an Options struct whose zero value is valid, the
+// convention of every obskit package (see the middleware package).
+//
 // The package keeps no global state: it never installs its provider or
 // propagator with otel.SetTracerProvider or otel.SetTextMapPropagator.
 // Pass them explicitly, or install them in func main if other libraries
@@ -18,10 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -30,6 +35,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/obskit/obskit/metrics"
 )
 
 // Exporter names where NewProvider sends finished spans.
@@ -87,14 +94,86 @@ type Options struct {
 	// batches from a background goroutine. It suits tests and examples;
 	// a service should batch.
 	Sync bool
+
+	// MaxQueueSize bounds the spans that have ended and wait to be
+	// exported; zero means DefaultMaxQueueSize. A span that ends while
+	// the queue is full is dropped and counted (see Registry).
+	MaxQueueSize int
+
+	// MaxExportBatchSize is the most spans sent in one export; zero
+	// means DefaultMaxExportBatchSize. It is capped at MaxQueueSize.
+	MaxExportBatchSize int
+
+	// BatchTimeout is the longest a span waits in the queue before a
+	// batch, however small, is exported; zero means
+	// DefaultBatchTimeout.
+	BatchTimeout time.Duration
+
+	// AttributeValueLengthLimit is the longest a string attribute value
+	// may be, in characters; longer ones are cut. Zero means
+	// DefaultAttributeValueLengthLimit; a negative value means no limit.
+	// It bounds what is exported. It does not bound memory: the SDK
+	// keeps a prefix of the original string, which holds the whole of
+	// it until the span is exported, so code that puts untrusted values
+	// on spans copies what it keeps, as the middleware package's HTTP
+	// handler does.
+	AttributeValueLengthLimit int
+
+	// AttributeCountLimit is the most attributes a span keeps; zero
+	// means DefaultAttributeCountLimit, negative no limit.
+	AttributeCountLimit int
+
+	// EventCountLimit is the most events (RecordError adds one) a span
+	// keeps; zero means DefaultEventCountLimit, negative no limit. The
+	// attributes of each event are bounded by AttributeCountLimit.
+	EventCountLimit int
+
+	// Registry, when set, receives the provider's own metrics:
+	// SpansExportedMetric, and SpansDroppedMetric by ReasonLabel, so
+	// that spans lost under load are visible where the service's other
+	// metrics are.
+	Registry *metrics.Registry
+
+	// Logger, when set, receives one line at shutdown saying how many
+	// spans were exported and how many were lost, and why: at
+	// slog.LevelInfo when none were lost, else slog.LevelError.
+	Logger *slog.Logger
 }
+
+// Defaults of the Options fields whose zero value means a default.
+const (
+	// DefaultMaxQueueSize is four times the SDK's 2048. Measured with
+	// examples/addsvc writing spans to a file under 50 concurrent
+	// clients on a loaded 2-core machine (about 3 000 calls and 9 000
+	// spans a second): 2048 dropped 0.9 % of the spans in one run of
+	// two, 8192 none in four. A queued span holds its attributes and
+	// events, a few hundred bytes to a few KB.
+	DefaultMaxQueueSize       = 8192
+	DefaultMaxExportBatchSize = 512
+	DefaultBatchTimeout       = 5 * time.Second
+
+	// DefaultAttributeValueLengthLimit bounds string attribute values to
+	// 4 KiB characters, room for a full URL or stack trace line.
+	DefaultAttributeValueLengthLimit = 4096
+	// DefaultAttributeCountLimit and DefaultEventCountLimit are the
+	// SDK's own defaults.
+	DefaultAttributeCountLimit = 128
+	DefaultEventCountLimit     = 128
+)
 
 // NewProvider returns a TracerProvider configured by opts and the function
 // that shuts it down. Shutdown exports every span that ended before it was
 // called, then releases the exporter; call it once, on the way out of func
-// main, with a context that bounds how long it may take. Its error also
-// reports how many spans could not be exported over the provider's
-// life (the SDK hands each failed export to otel.Handle as well).
+// main, with a context that bounds how long it may take, after the
+// spans still open have ended (a server's Shutdown has returned). Its
+// error reports how many spans were not exported over the provider's
+// life and why (the SDK hands each failed export to otel.Handle as
+// well); with opts.Logger it also logs one line with the counts.
+//
+// Every sampled span is accounted for: exported, dropped because the
+// queue was full, failed to export, still queued when shutdown's context
+// expired, or not ended by shutdown. The counts go to opts.Registry as
+// they happen.
 //
 // NewProvider validates opts and returns an error for a bad one. It does
 // not contact the OTLP endpoint: a collector that is not up yet costs
@@ -109,18 +188,35 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		return nil, nil, err
 	}
 
+	counts, err := newSpanCounts(opts.Registry)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: metrics: %w", err)
+	}
+
 	exp, err := opts.exporter(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 
-	cexp := &countingExporter{SpanExporter: exp}
+	cexp := &countingExporter{SpanExporter: exp, c: counts}
 	var sp sdktrace.SpanProcessor
+	cp := &countingProcessor{c: counts}
 	if opts.Sync {
-		sp = sdktrace.NewSimpleSpanProcessor(cexp)
+		cp.SpanProcessor = sdktrace.NewSimpleSpanProcessor(cexp)
 	} else {
-		sp = sdktrace.NewBatchSpanProcessor(cexp)
+		queue := orDefault(opts.MaxQueueSize, DefaultMaxQueueSize)
+		batch := min(orDefault(opts.MaxExportBatchSize, DefaultMaxExportBatchSize), queue)
+		timeout := opts.BatchTimeout
+		if timeout <= 0 {
+			timeout = DefaultBatchTimeout
+		}
+		cp.max = int64(queue)
+		cp.SpanProcessor = sdktrace.NewBatchSpanProcessor(cexp,
+			sdktrace.WithMaxQueueSize(queue),
+			sdktrace.WithMaxExportBatchSize(batch),
+			sdktrace.WithBatchTimeout(timeout))
 	}
+	sp = cp
 	sampler := opts.Sampler
 	if sampler == nil {
 		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
@@ -128,11 +224,14 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sampler),
+		sdktrace.WithRawSpanLimits(opts.spanLimits()),
 		sdktrace.WithSpanProcessor(sp),
 	)
 	shutdown := func(ctx context.Context) error {
 		err := tp.Shutdown(ctx)
-		if lost := cexp.lost(); lost != nil {
+		r := counts.report()
+		r.log(ctx, opts.Logger, opts.exporterName())
+		if lost := r.err(); lost != nil {
 			err = errors.Join(err, lost)
 		}
 		if err != nil {
@@ -141,6 +240,35 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		return nil
 	}
 	return tp, shutdown, nil
+}
+
+// orDefault returns v, or def when v is not positive.
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// limit returns v, def when v is zero, and -1 (no limit) when v is
+// negative.
+func limit(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return -1
+	}
+	return v
+}
+
+func (o *Options) spanLimits() sdktrace.SpanLimits {
+	l := sdktrace.NewSpanLimits()
+	l.AttributeValueLengthLimit = limit(o.AttributeValueLengthLimit, DefaultAttributeValueLengthLimit)
+	l.AttributeCountLimit = limit(o.AttributeCountLimit, DefaultAttributeCountLimit)
+	l.EventCountLimit = limit(o.EventCountLimit, DefaultEventCountLimit)
+	l.AttributePerEventCountLimit = l.AttributeCountLimit
+	return l
 }
 
 // Propagator returns the W3C Trace Context and Baggage propagator, the one
@@ -263,7 +391,12 @@ func (o *Options) exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 		if w == nil {
 			w = os.Stdout
 		}
-		exp, err = stdouttrace.New(stdouttrace.WithWriter(w))
+		bw := newBufferedWriter(w)
+		var sexp sdktrace.SpanExporter
+		sexp, err = stdouttrace.New(stdouttrace.WithWriter(bw))
+		if err == nil {
+			exp = &bufferedExporter{SpanExporter: sexp, w: bw}
+		}
 	case ExporterOTLPGRPC:
 		var eo []otlptracegrpc.Option
 		if _, ok := endpointURL(o.Endpoint); ok {

@@ -24,8 +24,11 @@
 //
 // Importing this package imports the standard library's expvar, whose
 // init registers its handler on http.DefaultServeMux at /debug/vars: a
-// service that serves http.DefaultServeMux exposes the instruments there
-// too. Handler returns the same handler for an explicit mux.
+// service that serves http.DefaultServeMux exposes every variable of the
+// process there, these instruments among them. Handler serves only the
+// Backend's own instruments, unless Options.ProcessVars: expvar's own
+// "cmdline" holds the full command line, where a secret passed as a flag
+// would leak, and "memstats" the runtime's memory statistics.
 //
 // # The JSON
 //
@@ -90,12 +93,29 @@ type Options struct {
 	// series grows as 1/RelativeAccuracy (about 3.7 KB at 1% for values
 	// spanning 1 ms to 10 s).
 	RelativeAccuracy float64
+
+	// ProcessVars makes Handler serve every variable published in the
+	// process, as the standard library's expvar.Handler does: expvar's
+	// own "cmdline" (the full command line) and "memstats", and those
+	// of other code and other Backends. By default Handler serves only
+	// this Backend's instruments.
+	ProcessVars bool
 }
 
 // Backend publishes instruments in the process's expvar registry. It
 // implements metrics.Backend and is safe for concurrent use.
 type Backend struct {
-	accuracy float64
+	accuracy    float64
+	processVars bool
+
+	mu   sync.RWMutex
+	vars []published // this Backend's instruments, sorted by name
+}
+
+// published is one variable that a Backend published.
+type published struct {
+	name string
+	v    stdexpvar.Var
 }
 
 // New validates o and returns a Backend. It publishes nothing until an
@@ -108,14 +128,37 @@ func New(o Options) (*Backend, error) {
 	if !(acc > 0 && acc < 1) {
 		return nil, fmt.Errorf("expvar: %w: RelativeAccuracy %v, want a value in (0, 1)", metrics.ErrInvalidOption, o.RelativeAccuracy)
 	}
-	return &Backend{accuracy: acc}, nil
+	return &Backend{accuracy: acc, processVars: o.ProcessVars}, nil
 }
 
-// Handler returns the standard library's expvar handler, which serves
-// every published variable of the process, these instruments among them,
-// as one JSON object (what expvar registers on http.DefaultServeMux at
-// /debug/vars).
-func (b *Backend) Handler() http.Handler { return stdexpvar.Handler() }
+// Handler returns a handler that serves the Backend's instruments as one
+// JSON object, each under its full name, in the format of the standard
+// library's /debug/vars. With Options.ProcessVars it is expvar.Handler,
+// which serves every variable of the process.
+func (b *Backend) Handler() http.Handler {
+	if b.processVars {
+		return stdexpvar.Handler()
+	}
+	return http.HandlerFunc(b.serveVars)
+}
+
+func (b *Backend) serveVars(w http.ResponseWriter, _ *http.Request) {
+	b.mu.RLock()
+	vars := slices.Clone(b.vars)
+	b.mu.RUnlock()
+	out := []byte("{\n")
+	for i, p := range vars {
+		if i > 0 {
+			out = append(out, ",\n"...)
+		}
+		out = appendJSONString(out, p.name)
+		out = append(out, ": "...)
+		out = append(out, p.v.String()...)
+	}
+	out = append(out, "\n}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(out)
+}
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
@@ -150,6 +193,10 @@ func (b *Backend) declare(d *metrics.Desc) (*family, error) {
 	if err := publish(name, f); err != nil {
 		return nil, fmt.Errorf("expvar: declare %s %q: %w", d.Kind, name, err)
 	}
+	b.mu.Lock()
+	i, _ := slices.BinarySearchFunc(b.vars, name, func(p published, n string) int { return strings.Compare(p.name, n) })
+	b.vars = slices.Insert(b.vars, i, published{name, f})
+	b.mu.Unlock()
 	return f, nil
 }
 

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,46 +30,8 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "addsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	spans := filepath.Join(dir, "spans.json")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-spans", spans)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	logs := make(chan map[string]any, 100)
-	go func() {
-		defer close(logs)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var rec map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				t.Errorf("log line is not JSON: %q", sc.Text())
-				continue
-			}
-			logs <- rec
-		}
-	}()
-	var base string
-	select {
-	case rec := <-logs:
-		if rec["msg"] != "listening" {
-			t.Fatalf("first log line = %v, want listening", rec)
-		}
-		base = "http://" + rec["addr"].(string)
-	case <-time.After(30 * time.Second):
-		t.Fatal("addsvc did not log its address within 30s")
-	}
+	spans := filepath.Join(t.TempDir(), "spans.json")
+	cmd, base, logs := start(t, "-spans", spans)
 
 	calls := []struct {
 		path, body string
@@ -78,6 +44,10 @@ func TestBinary(t *testing.T) {
 		{"/concat", `{"a":"ab","b":"cd"}`, 200, `{"v":"abcd"}`},
 		{"/concat", `{"a":"abcdefgh","b":"ijk"}`, 422, `{"error":"result exceeds maximum size"}`},
 		{"/sum", `not json`, 400, ""},
+		{"/sum", `{"a":1,"b":2,"c":3}`, 400, `{"error":"decode request: json: unknown field \"c\""}`},
+		{"/sum", `{"a":1,"b":2} garbage`, 400, `{"error":"decode request: data after the JSON object"}`},
+		{"/sum", `{"a":1,"b":2}{"a":3,"b":4}`, 400, `{"error":"decode request: data after the JSON object"}`},
+		{"/sum", "{\"a\":1,\"b\":2}\n", 200, `{"v":3}`},
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, c := range calls {
@@ -101,13 +71,13 @@ func TestBinary(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"addsvc_endpoint_requests_total", map[string]string{"operation": "Sum", "outcome": "success"}, 2},
+		{"addsvc_endpoint_requests_total", map[string]string{"operation": "Sum", "outcome": "success"}, 3},
 		{"addsvc_endpoint_requests_total", map[string]string{"operation": "Sum", "outcome": "business_error"}, 1},
 		{"addsvc_endpoint_requests_total", map[string]string{"operation": "Concat", "outcome": "success"}, 1},
 		{"addsvc_endpoint_requests_total", map[string]string{"operation": "Concat", "outcome": "business_error"}, 1},
 		{"addsvc_service_requests_total", map[string]string{"operation": "Sum", "outcome": "error"}, 1},
-		{"addsvc_http_server_request_duration_seconds", map[string]string{"http_route": "/sum", "http_response_status_code": "200", "http_request_method": "POST"}, 2},
-		{"addsvc_http_server_request_duration_seconds", map[string]string{"http_route": "/sum", "http_response_status_code": "400", "http_request_method": "POST"}, 1},
+		{"addsvc_http_server_request_duration_seconds", map[string]string{"http_route": "/sum", "http_response_status_code": "200", "http_request_method": "POST"}, 3},
+		{"addsvc_http_server_request_duration_seconds", map[string]string{"http_route": "/sum", "http_response_status_code": "400", "http_request_method": "POST"}, 4},
 		{"addsvc_http_server_request_duration_seconds", map[string]string{"http_route": "/concat", "http_response_status_code": "422", "http_request_method": "POST"}, 1},
 	}
 	for _, c := range checks {
@@ -129,28 +99,45 @@ func TestBinary(t *testing.T) {
 	if err := json.Unmarshal(vars["addsvc.endpoint.requests"], &endpointRequests); err != nil {
 		t.Fatalf("/debug/vars addsvc.endpoint.requests: %v (%s)", err, vars["addsvc.endpoint.requests"])
 	}
-	if got := endpointRequests["operation=Sum,outcome=success"]; got != 2 {
-		t.Errorf("/debug/vars Sum success = %v, want 2", got)
+	if got := endpointRequests["operation=Sum,outcome=success"]; got != 3 {
+		t.Errorf("/debug/vars Sum success = %v, want 3", got)
+	}
+	for _, name := range []string{"cmdline", "memstats"} {
+		if _, ok := vars[name]; ok {
+			t.Errorf("/debug/vars serves the process's %q", name)
+		}
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	var traceIDs []string
+	var shutdown, exit map[string]any
 	for rec := range logs {
-		if rec["msg"] == "endpoint call" {
+		switch rec["msg"] {
+		case "endpoint call":
 			id, _ := rec["trace_id"].(string)
 			if len(id) != 32 {
 				t.Errorf("endpoint log without a trace_id: %v", rec)
 			}
 			traceIDs = append(traceIDs, id)
+		case "tracing shutdown":
+			shutdown = rec
+		case "exit":
+			exit = rec
 		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("addsvc exited with %v after SIGTERM", err)
 	}
-	if len(traceIDs) != 5 {
-		t.Errorf("%d endpoint log lines, want 5 (the bad body never reaches an endpoint)", len(traceIDs))
+	if len(traceIDs) != 6 {
+		t.Errorf("%d endpoint log lines, want 6 (the bad bodies never reach an endpoint)", len(traceIDs))
+	}
+	if shutdown == nil || shutdown["dropped"] != 0.0 || shutdown["exported"].(float64) < 3*6 {
+		t.Errorf("tracing shutdown line = %v, want nothing dropped and at least 3 spans per call exported", shutdown)
+	}
+	if exit == nil || exit["status"] != 0.0 || exit["level"] != "INFO" {
+		t.Errorf("exit line = %v, want status 0", exit)
 	}
 	exported, err := os.ReadFile(spans)
 	if err != nil {
@@ -160,6 +147,138 @@ func TestBinary(t *testing.T) {
 		if !strings.Contains(string(exported), id) {
 			t.Errorf("trace %s logged but not in the flushed spans", id)
 		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// start builds addsvc once, runs it on a loopback port with args, and
+// returns the command, its base URL and its JSON log records.
+func start(t *testing.T, args ...string) (*exec.Cmd, string, <-chan map[string]any) {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "addsvc-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "addsvc")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	cmd := exec.Command(binPath, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	logs := make(chan map[string]any, 1000)
+	go func() {
+		defer close(logs)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var rec map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Errorf("log line is not JSON: %q", sc.Text())
+				continue
+			}
+			logs <- rec
+		}
+	}()
+	select {
+	case rec := <-logs:
+		if rec["msg"] != "listening" {
+			t.Fatalf("first log line = %v, want listening", rec)
+		}
+		return cmd, "http://" + rec["addr"].(string), logs
+	case <-time.After(30 * time.Second):
+		t.Fatal("addsvc did not log its address within 30s")
+	}
+	return nil, "", nil
+}
+
+// TestHelp: -h prints the usage and exits 0.
+func TestHelp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	start(t) // builds the binary
+	out, err := exec.Command(binPath, "-h").CombinedOutput()
+	if err != nil {
+		t.Errorf("addsvc -h: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "-grace") {
+		t.Errorf("addsvc -h printed %q, want the usage", out)
+	}
+}
+
+// TestSIGTERMCutsSlowRequestShort: a SIGTERM while a client trickles a
+// request body. After the grace period the request is cut short; its
+// span is ended and flushed all the same, and the service logs what it
+// cut short and exits 1.
+func TestSIGTERMCutsSlowRequestShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	spans := filepath.Join(t.TempDir(), "spans.json")
+	cmd, base, logs := start(t, "-spans", spans, "-grace", "300ms")
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /sum HTTP/1.1\r\nHost: addsvc\r\nContent-Type: application/json\r\n"+
+		"Traceparent: 00-%s-00f067aa0ba902b7-01\r\nContent-Length: 20\r\n\r\n{\"a\":1,", traceID)
+	time.Sleep(200 * time.Millisecond) // the request is in its handler, reading the body
+
+	began := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var cut, exit map[string]any
+	for rec := range logs {
+		switch rec["msg"] {
+		case "grace period over: cutting requests short":
+			cut = rec
+		case "exit":
+			exit = rec
+		}
+	}
+	err = cmd.Wait()
+	if elapsed := time.Since(began); elapsed > 5*time.Second {
+		t.Errorf("exit took %v after SIGTERM with a 300ms grace period", elapsed)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1 after cutting a request short", err)
+	}
+	if cut == nil || cut["cut_short"] != 1.0 {
+		t.Errorf("cut-short line = %v, want cut_short 1", cut)
+	}
+	if exit == nil || exit["status"] != 1.0 || !strings.Contains(fmt.Sprint(exit["error"]), "1 requests cut short") {
+		t.Errorf("exit line = %v, want status 1 naming the request cut short", exit)
+	}
+	exported, err := os.ReadFile(spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(exported), traceID) {
+		t.Errorf("the span of the request cut short (trace %s) was not flushed", traceID)
 	}
 }
 
@@ -202,4 +321,12 @@ next:
 		return float64(m.GetHistogram().GetSampleCount())
 	}
 	return -1
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }

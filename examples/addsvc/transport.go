@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/obskit/obskit/middleware"
@@ -14,13 +15,20 @@ type errorBody struct {
 }
 
 // handleJSON serves one endpoint over HTTP: the request body is decoded
-// into Req, the response encoded as JSON. A malformed body is a 400, a
+// into Req, the response encoded as JSON. A malformed body (unknown
+// fields and anything after the JSON object included) is a 400, a
 // business error a 422 and an endpoint error a 500.
 func handleJSON[Req any, Resp middleware.Failer](ep middleware.Endpoint[Req, Resp]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req Req
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
 			writeJSON(w, http.StatusBadRequest, errorBody{fmt.Sprintf("decode request: %v", err)})
+			return
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			writeJSON(w, http.StatusBadRequest, errorBody{"decode request: data after the JSON object"})
 			return
 		}
 		resp, err := ep(r.Context(), req)

@@ -61,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -132,11 +133,23 @@ func New(relativeAccuracy float64) (*Sketch, error) {
 	if !(relativeAccuracy > 0 && relativeAccuracy < 1) {
 		return nil, fmt.Errorf("%w, got %v", ErrAccuracy, relativeAccuracy)
 	}
-	m, err := mapping.NewCubicallyInterpolatedMapping(relativeAccuracy)
+	m, err := newMapping(relativeAccuracy)
 	if err != nil {
 		return nil, fmt.Errorf("sketch: mapping for accuracy %v: %w", relativeAccuracy, err)
 	}
 	return &Sketch{accuracy: relativeAccuracy, mapping: m, dd: newDD(m)}, nil
+}
+
+// newMapping returns the cubically interpolated mapping, except where int
+// is 32 bits wide: there sketches-go v1.4.8 builds the float64 of a
+// bucket's bound by shifting an int exponent left by 52 bits, which
+// overflows, so every quantile came out near 1e-308. The logarithmic
+// mapping computes bounds with math.Exp and keeps the same guarantee.
+func newMapping(relativeAccuracy float64) (mapping.IndexMapping, error) {
+	if strconv.IntSize == 32 {
+		return mapping.NewLogarithmicMapping(relativeAccuracy)
+	}
+	return mapping.NewCubicallyInterpolatedMapping(relativeAccuracy)
 }
 
 func newDD(m mapping.IndexMapping) *ddsketch.DDSketch {
