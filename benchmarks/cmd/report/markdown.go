@@ -73,7 +73,7 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 	p.f("- A peer is compared with obskit on the backend that writes to the same system (column *vs*): ")
 	p.f("client_golang, VictoriaMetrics and Go kit's prometheus adapter with `obskit/prometheus`, Go kit's expvar adapter with `obskit/expvar`, and so on; ")
 	p.f("a peer with no such obskit backend in the run is compared with the scenario's first obskit row.\n")
-	p.f("- A row marked *baseline* is not a library but part of the work every library does (the clock reads of an instrumenting middleware); its ratio shows what obskit adds to it.\n")
+	p.f("- A row marked *baseline* is not a library but part of the work every library does (the clock reads of an instrumenting middleware, the parsing of a request); its ratio shows what obskit adds to it.\n")
 	p.f("- Scenarios named `…Parallel` are contention cases (`b.RunParallel` on one series), run at `-cpu 1` and `-cpu 2`.\n\n")
 
 	p.f("## Ratios at a glance\n\n")

@@ -45,6 +45,7 @@ var fixture = "obskit-date: 2026-11-26 12:00 UTC\n" +
 	rawLines("Nested/fresh/client_golang-2", 0, 0, 6.5, 5.5, 6.2, 5.8, 6.1, 5.9) +
 	rawLines("Middleware/obskit-2", 0, 0, six(150)...) +
 	rawLines("Middleware/clock-only-2", 0, 0, six(100)...) +
+	rawLines("Middleware/request-only-2", 0, 0, six(50)...) +
 	"PASS\nok  \tgithub.com/obskit/obskit/benchmarks\t12.3s\n" +
 	"goos: linux\ngoarch: amd64\npkg: github.com/obskit/obskit/benchmarks\ncpu: Test CPU @ 1GHz\n" +
 	rawLines("CountParallel/obskit", 0, 0, six(4)...) +
@@ -93,7 +94,7 @@ func TestSummarizeGroups(t *testing.T) {
 		{"Front", 2, "obskit/prometheus,obskit/expvar,client_golang,go-kit/expvar,tally"},
 		{"Nested/const", 2, "obskit,client_golang"},
 		{"Nested/fresh", 2, "obskit,client_golang"},
-		{"Middleware", 2, "obskit,clock-only"},
+		{"Middleware", 2, "obskit,clock-only,request-only"},
 		{"CountParallel", 1, "obskit,client_golang"},
 		{"CountParallel", 2, "obskit,client_golang"},
 		{"Lonely", 2, "x"},
@@ -157,6 +158,7 @@ func TestPairs(t *testing.T) {
 		{"Nested/const", 2, "client_golang", "obskit", 1.0 / 3, true, false},
 		{"Nested/fresh", 2, "client_golang", "obskit", 6 / 6.0, false, false},
 		{"Middleware", 2, "clock-only", "obskit", 1.5, true, false}, // a baseline is never a faster peer
+		{"Middleware", 2, "request-only", "obskit", 3, true, false},
 		{"CountParallel", 1, "client_golang", "obskit", 0.5, true, false},
 		{"CountParallel", 2, "client_golang", "obskit", 2, true, true},
 	}
@@ -261,6 +263,7 @@ func TestWriteMarkdown(t *testing.T) {
 		" | 64 ±0% | 1 ±0% | 0.50× (",
 		"| obskit/expvar |\n",
 		"| clock-only (baseline) |",
+		"| request-only (baseline) |",
 		"| Front | client_golang | 5.00 ns | obskit/prometheus | 10.0 ns | 2.00× (",
 		"| CountParallel (-cpu 2) | client_golang | 6.00 ns | obskit | 12.0 ns | 2.00× (",
 	} {
@@ -275,7 +278,7 @@ func TestWriteMarkdown(t *testing.T) {
 	if strings.Contains(faster, "calls it a tie") {
 		t.Errorf("the fixture has no peer ahead within noise, but the report lists some:\n%s", faster)
 	}
-	if strings.Contains(faster, "clock-only") || strings.Contains(faster, "tally") {
+	if strings.Contains(faster, "-only") || strings.Contains(faster, "tally") {
 		t.Errorf("faster-peer list holds a baseline or a slower peer:\n%s", faster)
 	}
 	if n := strings.Count(faster, "\n| ") - 1; n != 2 { // minus the header row
@@ -322,7 +325,7 @@ func TestWriteChart(t *testing.T) {
 			t.Errorf("chart lacks %q", want)
 		}
 	}
-	if strings.Contains(svg, "clock-only") {
+	if strings.Contains(svg, "-only") {
 		t.Error("chart draws a baseline")
 	}
 	if err := WriteChart(&b, &Summary{}); err != nil {
@@ -354,7 +357,7 @@ func TestRunFromFile(t *testing.T) {
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("<svg")) {
 		t.Errorf("chart file: %v", err)
 	}
-	if !strings.Contains(stderr.String(), "7 scenarios, 8 comparisons") {
+	if !strings.Contains(stderr.String(), "7 scenarios, 9 comparisons") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 	if err := run([]string{"-in", filepath.Join(dir, "missing.txt")}, &stderr); err == nil {

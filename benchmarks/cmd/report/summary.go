@@ -47,11 +47,12 @@ type Row struct {
 func (r *Row) Obskit() bool { return isObskit(r.Library) }
 
 // Baseline reports whether the row is a baseline rather than a library:
-// the part of the work every library does ("clock-only": the clock reads
-// of an instrumenting middleware), named "clock-only" or "baseline…".
-// Its ratio is shown but it is never listed as a faster peer.
+// the part of the work every library does, named "…-only" ("clock-only":
+// the clock reads of an instrumenting middleware; "request-only": parsing
+// the request an HTTP middleware is given) or "baseline…". Its ratio is
+// shown but it is never listed as a faster peer nor drawn.
 func (r *Row) Baseline() bool {
-	return r.Library == "clock-only" || strings.HasPrefix(r.Library, "baseline")
+	return strings.HasSuffix(r.Library, "-only") || strings.HasPrefix(r.Library, "baseline")
 }
 
 func isObskit(library string) bool {
