@@ -163,6 +163,9 @@ func ratioCell(p *Pair) string {
 	if !p.Significant() {
 		r = "~ " + r
 	}
+	if p.Compare.P < 0.001 {
+		return r + " p<0.001"
+	}
 	return fmt.Sprintf("%s p=%.3f", r, p.Compare.P)
 }
 

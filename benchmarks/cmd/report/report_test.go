@@ -310,6 +310,24 @@ func TestWriteMarkdownPeerAheadWithinNoise(t *testing.T) {
 	}
 }
 
+func TestRatioCellSmallP(t *testing.T) {
+	vals := func(base float64) []float64 {
+		v := make([]float64, 12)
+		for i := range v {
+			v[i] = base + float64(i)/100
+		}
+		return v
+	}
+	raw := rawLines("X/obskit", 0, 0, vals(10)...) + rawLines("X/peer", 0, 0, vals(20)...)
+	s, err := Summarize(strings.NewReader(raw), "small-p", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ratioCell(s.Pairs[0]); !strings.HasSuffix(got, " p<0.001") || strings.HasPrefix(got, "~") {
+		t.Errorf("ratio cell = %q, want a significant ratio with p<0.001", got)
+	}
+}
+
 func TestWriteChart(t *testing.T) {
 	s := summarizeFixture(t, "")
 	var b bytes.Buffer
