@@ -13,7 +13,9 @@
 // On SIGINT or SIGTERM it stops accepting, gives the requests in flight
 // the -grace period to finish, cuts the rest short, flushes every span
 // and logs its exit status: 0 after a clean drain, 1 when requests were
-// cut short or spans were lost.
+// cut short or spans were lost. With -otlp HOST:PORT it also exports its
+// metrics over OTLP/gRPC to an OpenTelemetry Collector there, every 10 s
+// and at exit.
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 	"time"
 
 	"github.com/obskit/obskit/backends/expvar"
+	"github.com/obskit/obskit/backends/otlp"
 	"github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/metrics"
@@ -64,6 +67,7 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
 	grace := fs.Duration("grace", 5*time.Second, "on SIGINT or SIGTERM, how long requests in flight may take to finish")
+	otlpEndpoint := fs.String("otlp", "", "also export metrics over OTLP/gRPC (plaintext) to the collector at this host:port")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h asked for the usage, which is printed: not a failure
@@ -88,7 +92,25 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := metrics.New(metrics.Tee(backend, vars), metrics.WithNamespace("addsvc"))
+	backends := []metrics.Backend{backend, vars}
+	if *otlpEndpoint != "" {
+		// And to an OpenTelemetry Collector, through a third Tee branch.
+		ob, err := otlp.New(otlp.Options{Endpoint: *otlpEndpoint, Insecure: true, ServiceName: "addsvc",
+			FlushInterval: 10 * time.Second,
+			ErrorHandler:  func(err error) { logger.Error("export metrics", "error", err) }})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ob.Close(cctx); err != nil {
+				logger.Error("export the last metrics", "error", err)
+			}
+		}()
+		backends = append(backends, ob)
+	}
+	reg := metrics.New(metrics.Tee(backends...), metrics.WithNamespace("addsvc"))
 
 	spanOut := os.Stdout
 	if *spans != "" {

@@ -5,6 +5,7 @@
 package itest
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -13,12 +14,12 @@ import (
 )
 
 // URL returns the base URL of the named server (for example "prometheus"),
-// taken from OBSKIT_<NAME>_URL or else def, after checking that
+// taken from OBSKIT_<NAME>_URL (a '-' in the name becomes '_') or else def, after checking that
 // healthPath answers 2xx there. When the server does not answer, the
 // test is skipped, or fails when the CI environment variable is "true".
 func URL(t testing.TB, name, def, healthPath string) string {
 	t.Helper()
-	env := "OBSKIT_" + strings.ToUpper(name) + "_URL"
+	env := envName(name)
 	base := os.Getenv(env)
 	if base == "" {
 		base = def
@@ -33,12 +34,52 @@ func URL(t testing.TB, name, def, healthPath string) string {
 		}
 		err = &statusError{resp.Status}
 	}
-	msg := name + " is not reachable at " + base + healthPath + " (" + err.Error() + "); start it with `scripts/backend up " + name + "` or set " + env
+	absent(t, name, base+healthPath, env, err)
+	return ""
+}
+
+func envName(name string) string {
+	return "OBSKIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_URL"
+}
+
+func absent(t testing.TB, name, where, env string, err error) {
+	t.Helper()
+	msg := name + " is not reachable at " + where + " (" + err.Error() + "); start it with `scripts/backend up " + name + "` or set " + env
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-	return ""
+}
+
+// Addr returns the host:port of the named server that speaks no HTTP
+// (carbon's tcp://127.0.0.1:12003, statsd's udp://127.0.0.1:18125), taken
+// from OBSKIT_<NAME>_URL or else def, after check(host:port) succeeds;
+// otherwise the test is skipped, or fails under CI=true, as with URL.
+func Addr(t testing.TB, name, def string, check func(addr string) error) string {
+	t.Helper()
+	env := envName(name)
+	u := os.Getenv(env)
+	if u == "" {
+		u = def
+	}
+	addr := u
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		addr = strings.TrimRight(rest, "/")
+	}
+	if err := check(addr); err != nil {
+		absent(t, name, u, env, err)
+		return ""
+	}
+	return addr
+}
+
+// DialTCP is an Addr check: the server accepts a TCP connection.
+func DialTCP(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 type statusError struct{ status string }

@@ -1,15 +1,22 @@
 # scripts/servers/prometheus.sh — a Prometheus server for the integration
 # tests of backends/prometheus, sourced by scripts/backend.
 #
-# It listens on 127.0.0.1:19090, keeps its data in a fresh directory under
-# $dir on every start, stores exemplars, and scrapes every second the one
-# fixed loopback target where the integration test serves obskit's
-# handler: 127.0.0.1:19101, job "obskit". The target is down except while
-# that test runs. Debian's package (2.42 on bookworm) installs in ~16 s;
-# the first scrape lands ~5 s after start, so tests poll /api/v1/query.
+# It listens on 127.0.0.1:19090 (OBSKIT_PROMETHEUS_PORT overrides it, to
+# run a second one beside it with another OBSKIT_RUN_DIR), keeps its data
+# in a fresh directory under $dir on every start, stores exemplars, and
+# scrapes every second:
+#   job "obskit":  127.0.0.1:19101, the one fixed loopback target where the
+#                  prometheus integration test serves obskit's handler; it
+#                  is down except while that test runs;
+#   job "otelcol": 127.0.0.1:18889, the prometheus exporter of the
+#                  collector of scripts/servers/otelcol.sh, which the otlp
+#                  integration test exports to.
+# Debian's package (2.42 on bookworm) installs in ~16 s; the first scrape
+# lands ~5 s after start, so tests poll /api/v1/query.
 
-prometheus_port=19090
+prometheus_port=${OBSKIT_PROMETHEUS_PORT:-19090}
 prometheus_target=127.0.0.1:19101
+prometheus_otelcol_target=127.0.0.1:18889
 
 prometheus_install() {
 	apt_install prometheus
@@ -43,6 +50,9 @@ scrape_configs:
   - job_name: obskit
     static_configs:
       - targets: ['$prometheus_target']
+  - job_name: otelcol
+    static_configs:
+      - targets: ['$prometheus_otelcol_target']
 YML
 	prometheus --config.file="$dir/prometheus.yml" \
 		--storage.tsdb.path="$dir/data" \

@@ -1,0 +1,294 @@
+// Package graphite is the obskit metrics backend for Graphite's plaintext
+// protocol over TCP (carbon 1.1 and anything that speaks it). It
+// aggregates on the hot path in memory (internal/push: atomics, no
+// channel, no allocation, no network; a histogram takes its sketch's
+// short mutex) and every FlushInterval writes one line per value,
+// "path value timestamp", to one TCP connection, redialled with backoff
+// when it breaks.
+//
+//	b, err := graphite.New(graphite.Options{Addr: "127.0.0.1:2003"})
+//	reg := metrics.New(b, metrics.WithNamespace("addsvc"))
+//	defer b.Close(ctx) // delivers everything recorded
+//
+// # Mapping
+//
+// Series are tagged (Graphite ≥ 1.1) by default, dotted paths with
+// Options.DottedPaths:
+//
+//	obskit                           tagged (default)                        DottedPaths
+//	namespace "addsvc", "requests"   addsvc.requests                         addsvc.requests
+//	labels method=GET code=200       addsvc.requests;method=GET;code=200     addsvc.requests.method.GET.code.200
+//	                                 const labels first (sorted by name), then declared labels in order
+//	counter                          the delta since the last flush; nothing when it is 0
+//	                                 (Options.CounterTotals: the running total, every flush)
+//	gauge                            the value, every flush (see Options.StopIdleAfter)
+//	histogram "latency" (any unit)   addsvc.latency.count;route=/a           addsvc.latency.route._a.count
+//	                                 and .sum .min .max .p50 .p90 .p95 .p99, of the values observed
+//	                                 since the last flush, then reset; nothing for an empty interval
+//	timestamp                        the flush time in Unix seconds
+//
+// Values are in the instrument's unit (seconds for durations), written in
+// Go's shortest float form. Quantiles come from a relative-error sketch
+// (internal/sketch): within Options.RelativeAccuracy (1% by default) of
+// the exact nearest-rank quantile of the interval's values; count, sum,
+// min and max are exact. Each histogram series holds two sketches (one
+// filling while the other is flushed) of a few KB each: the 10 000
+// log-uniform values from 1 ms to 10 s of the conformance test fill 466
+// buckets of 8 bytes. Graphite keeps one point per series and
+// retention step, so a FlushInterval shorter than the finest retention
+// makes later flushes replace earlier ones within a step: keep
+// FlushInterval at least that step.
+//
+// # Sanitising
+//
+// Metric and label names are obskit's portable names, which Graphite
+// accepts as they are (with DottedPaths a '.' in a label name becomes
+// '_'). A tag value keeps printable ASCII except ';' and '~' at its
+// start; space, control bytes, ';', a leading '~' and each non-ASCII
+// character become '_'; an empty value leaves its tag out, as Graphite
+// forbids empty tag values. A dotted-path value keeps ASCII letters,
+// digits, '_' and '-'; every other character becomes '_' and an empty
+// value is "_". No value can therefore start a new line, path node or
+// tag. Two values that sanitise alike name the same Graphite series.
+//
+// # Delivery
+//
+// Lines are written in chunks of up to 16 KiB. Before each write the
+// connection is checked, without blocking, for a close by the server,
+// so that a restarted carbon costs a redial rather than lost lines;
+// a failed dial is retried with exponential backoff (100 ms doubling to
+// 10 s, jittered), an explicit Flush or Close dials at once. Unsent
+// chunks stay queued with the rest of their flush, at most
+// MaxQueuedFlushes flushes, the oldest dropped first; Stats counts what
+// was sent and dropped. A chunk whose write failed part-way is sent
+// again whole: carbon drops the incomplete last line of a closed
+// connection, but the complete lines before it may arrive twice.
+package graphite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/obskit/obskit/internal/push"
+	"github.com/obskit/obskit/metrics"
+)
+
+// Defaults of Options.
+const (
+	DefaultAddr             = "127.0.0.1:2003"
+	DefaultFlushInterval    = 10 * time.Second
+	DefaultRelativeAccuracy = 0.01
+	writeSize               = 16 << 10
+)
+
+// Quantiles are the quantiles sent for each histogram, with their
+// suffixes.
+var quantiles = []struct {
+	q      float64
+	suffix string
+}{{0.5, ".p50"}, {0.9, ".p90"}, {0.95, ".p95"}, {0.99, ".p99"}}
+
+var quantileQs = []float64{0.5, 0.9, 0.95, 0.99}
+
+// Stats is the delivery report.
+type Stats = push.Stats
+
+// Options configure a Backend. The zero value sends tagged series to
+// DefaultAddr every 10 s.
+type Options struct {
+	// Addr is carbon's plaintext TCP host:port; empty means DefaultAddr.
+	Addr string
+	// FlushInterval is the time between flushes; 0 means
+	// DefaultFlushInterval.
+	FlushInterval time.Duration
+	// Timeout bounds a flush of the interval loop, dial included, and a
+	// Flush or Close whose context has no deadline; 0 means
+	// FlushInterval.
+	Timeout time.Duration
+	// MaxQueuedFlushes bounds the flushes kept for another attempt while
+	// carbon cannot be reached; 0 means 10, negative keeps none.
+	MaxQueuedFlushes int
+	// DottedPaths writes labels as path nodes, name.k1.v1.k2.v2, instead
+	// of tags.
+	DottedPaths bool
+	// CounterTotals sends each counter's running total since the Backend
+	// was made, every flush once it is not 0, instead of the delta of
+	// each interval.
+	CounterTotals bool
+	// StopIdleAfter stops sending a gauge that has not been recorded into
+	// for this long (it resumes when recorded into again); 0 sends every
+	// gauge on every flush.
+	StopIdleAfter time.Duration
+	// RelativeAccuracy of histogram quantiles, in (0, 1); 0 means
+	// DefaultRelativeAccuracy.
+	RelativeAccuracy float64
+	// ErrorHandler receives delivery errors (wrapping
+	// metrics.ErrDelivery), at most one per 30 s; nil drops them, Stats
+	// still counts.
+	ErrorHandler func(error)
+}
+
+// Backend is a Graphite metrics backend. It is safe for concurrent use.
+type Backend struct {
+	o      Options
+	idle   int // flushes after which a gauge is idle; 0 never
+	store  *push.Store
+	pusher *push.Pusher
+	qs     []float64 // flush scratch
+}
+
+// New returns a Backend writing to o.Addr. It does not dial: carbon may
+// come up later, and what is recorded meanwhile is queued as documented.
+func New(o Options) (*Backend, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	switch {
+	case o.FlushInterval < 0:
+		return nil, fmt.Errorf("graphite: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
+	case o.Timeout < 0:
+		return nil, fmt.Errorf("graphite: Timeout %v < 0: %w", o.Timeout, metrics.ErrInvalidOption)
+	case o.StopIdleAfter < 0:
+		return nil, fmt.Errorf("graphite: StopIdleAfter %v < 0: %w", o.StopIdleAfter, metrics.ErrInvalidOption)
+	case o.RelativeAccuracy < 0 || o.RelativeAccuracy >= 1:
+		return nil, fmt.Errorf("graphite: RelativeAccuracy %v outside (0, 1): %w", o.RelativeAccuracy, metrics.ErrInvalidOption)
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.RelativeAccuracy == 0 {
+		o.RelativeAccuracy = DefaultRelativeAccuracy
+	}
+	store, err := push.NewStore(push.HistogramOptions{Sketch: true, RelativeAccuracy: o.RelativeAccuracy})
+	if err != nil {
+		return nil, fmt.Errorf("graphite: %w", err)
+	}
+	b := &Backend{o: o, store: store}
+	if o.StopIdleAfter > 0 {
+		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
+	}
+	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), push.NewTCP(o.Addr, push.TCPOptions{}), push.Options{
+		Name:             "graphite",
+		FlushInterval:    o.FlushInterval,
+		Timeout:          o.Timeout,
+		MaxPayloadSize:   writeSize,
+		MaxQueuedFlushes: o.MaxQueuedFlushes,
+		ErrorHandler:     o.ErrorHandler,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("graphite: %w", err)
+	}
+	return b, nil
+}
+
+// series keeps the two halves of a series' path: the name and the tags
+// (";k=v…", or ".k.v…" with DottedPaths), so that a histogram's suffix
+// goes between them.
+type series struct{ name, tags string }
+
+func (b *Backend) info(d *metrics.Desc, lv []string) push.Info {
+	name := d.FullName(".")
+	tags := b.tags(d, lv)
+	return push.Info{Desc: d, LabelValues: lv, Key: name + tags, Data: series{name, tags}}
+}
+
+// DeclareCounter implements metrics.Backend.
+func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
+		return b.store.NewCounter(b.info(d, lv))
+	}), nil
+}
+
+// DeclareGauge implements metrics.Backend.
+func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
+		return b.store.NewGauge(b.info(d, lv))
+	}), nil
+}
+
+// DeclareHistogram implements metrics.Backend.
+func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
+		return b.store.NewHistogram(b.info(d, lv))
+	}), nil
+}
+
+// Flush writes everything recorded so far, and what earlier flushes left
+// queued, and returns once it is written. Its error wraps
+// metrics.ErrDelivery.
+func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+
+// Close flushes a last time, stops the flush goroutine and closes the
+// connection. Recording after Close is a no-op counted in
+// Stats.DroppedClosed.
+func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
+
+// Stats returns the delivery report.
+func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+
+// WriteTo writes the lines of one flush to w instead of carbon, as Flush
+// would send them (reading and resetting the series), and returns the
+// bytes written.
+func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
+
+func (b *Backend) appendFlush(bt *push.Batch) error {
+	ts := bt.Now.Unix()
+	for _, c := range b.store.Counters() {
+		d := c.TakeDelta()
+		c.Total += d
+		v := d
+		if b.o.CounterTotals {
+			v = c.Total
+		}
+		if v == 0 {
+			continue
+		}
+		bt.Line(appendLine(bt.Scratch(), c.Key, "", "", v, ts))
+	}
+	for _, g := range b.store.Gauges() {
+		v, _ := g.Take()
+		if b.idle > 0 && g.Idle >= b.idle {
+			continue
+		}
+		bt.Line(appendLine(bt.Scratch(), g.Key, "", "", v, ts))
+	}
+	for _, h := range b.store.Histograms() {
+		s := h.Data.(series)
+		h.Take(nil, func(snap *push.Snapshot) {
+			sk := snap.Sketch
+			bt.Line(b.appendStat(bt.Scratch(), s, ".count", float64(sk.Count()), ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sk.Sum(), ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sk.Min(), ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sk.Max(), ts))
+			b.qs = sk.Quantiles(b.qs[:0], quantileQs...)
+			for i, q := range quantiles {
+				bt.Line(b.appendStat(bt.Scratch(), s, q.suffix, b.qs[i], ts))
+			}
+		})
+	}
+	return nil
+}
+
+func (b *Backend) appendStat(dst []byte, s series, suffix string, v float64, ts int64) []byte {
+	if b.o.DottedPaths {
+		return appendLine(dst, s.name, s.tags, suffix, v, ts) // name.k.v.count
+	}
+	return appendLine(dst, s.name, suffix, s.tags, v, ts) // name.count;k=v
+}
+
+func appendLine(dst []byte, a, b, c string, v float64, ts int64) []byte {
+	dst = append(dst, a...)
+	dst = append(dst, b...)
+	dst = append(dst, c...)
+	dst = append(dst, ' ')
+	if v == 0 {
+		dst = append(dst, '0') // not "-0"
+	} else {
+		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	}
+	dst = append(dst, ' ')
+	return strconv.AppendInt(dst, ts, 10)
+}

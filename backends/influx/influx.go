@@ -1,0 +1,265 @@
+package influx
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/influxdata/influxdb1-client/models"
+
+	"github.com/obskit/obskit/internal/push"
+	"github.com/obskit/obskit/metrics"
+)
+
+// Defaults of Options.
+const (
+	DefaultURL           = "http://127.0.0.1:8086"
+	DefaultFlushInterval = 10 * time.Second
+	// DefaultMaxBatchSize bounds the body of one HTTP write.
+	DefaultMaxBatchSize = 1 << 20
+	// DefaultMaxPacketSize bounds one UDP datagram, as the client
+	// library's UDP client does.
+	DefaultMaxPacketSize = 512
+)
+
+// Stats is the delivery report.
+type Stats = push.Stats
+
+// Options configure a Backend. The zero value writes over HTTP to
+// DefaultURL, into no database: set Database (or UDPAddr).
+type Options struct {
+	// URL is the InfluxDB HTTP API's base URL; empty means DefaultURL.
+	URL string
+	// UDPAddr, when set, sends points over UDP to this host:port (an
+	// InfluxDB [[udp]] listener, which has its own database) instead of
+	// HTTP. URL, Database, RetentionPolicy, WriteConsistency, Username,
+	// Password and TLSConfig are then unused.
+	UDPAddr string
+	// Database is the database written to; required over HTTP.
+	Database string
+	// RetentionPolicy is the retention policy written to; empty means
+	// the database's default.
+	RetentionPolicy string
+	// Precision is the timestamp precision: "ns" (the default), "u",
+	// "ms", "s", "m" or "h". Points of one series written twice within
+	// one unit overwrite each other in InfluxDB, so a coarse precision
+	// loses data when flushes come closer than it.
+	Precision string
+	// WriteConsistency is "any", "one", "quorum" or "all" (InfluxDB
+	// Enterprise clusters); empty leaves it to the server.
+	WriteConsistency string
+	// Username and Password authenticate HTTP writes (basic auth) when
+	// Username is set.
+	Username, Password string
+	// TLSConfig configures HTTPS; nil means the system's roots.
+	TLSConfig *tls.Config
+	// FlushInterval is the time between flushes; 0 means
+	// DefaultFlushInterval.
+	FlushInterval time.Duration
+	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	Timeout time.Duration
+	// MaxBatchSize bounds the body of one HTTP write in bytes: a flush
+	// larger than that is split into several writes. 0 means
+	// DefaultMaxBatchSize.
+	MaxBatchSize int
+	// MaxPacketSize bounds one UDP datagram; 0 means
+	// DefaultMaxPacketSize.
+	MaxPacketSize int
+	// MaxQueuedFlushes bounds the flushes kept for another attempt while
+	// the server cannot be reached; 0 means 10, negative keeps none.
+	MaxQueuedFlushes int
+	// CounterTotals sends a counter's running total since the Backend was
+	// made in its count field instead of the delta since the previous
+	// flush.
+	CounterTotals bool
+	// ErrorHandler receives delivery errors (wrapping
+	// metrics.ErrDelivery, and push's rejection for a 4xx answer) with
+	// the server's message, at most one per 30 s; nil drops them, Stats
+	// still counts.
+	ErrorHandler func(error)
+}
+
+var precisions = map[string]bool{"ns": true, "u": true, "ms": true, "s": true, "m": true, "h": true}
+
+var consistencies = map[string]bool{"": true, "any": true, "one": true, "quorum": true, "all": true}
+
+// Backend is an InfluxDB 1.x metrics backend. It is safe for concurrent
+// use.
+type Backend struct {
+	o      Options
+	mult   int64 // nanoseconds per Precision unit
+	store  *push.Store
+	pusher *push.Pusher
+	fields []field // flush scratch
+	qs     []float64
+	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
+	// into; only the flush touches it.
+	gaugeSeen []bool
+}
+
+// New returns a Backend writing to o.URL (or o.UDPAddr). It does not
+// contact the server: what is recorded before it is up is queued as
+// documented.
+func New(o Options) (*Backend, error) {
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	if o.Precision == "" {
+		o.Precision = "ns"
+	}
+	switch {
+	case !precisions[o.Precision]:
+		return nil, fmt.Errorf("influx: Precision %q is not one of ns, u, ms, s, m, h: %w", o.Precision, metrics.ErrInvalidOption)
+	case !consistencies[o.WriteConsistency]:
+		return nil, fmt.Errorf("influx: WriteConsistency %q is not one of any, one, quorum, all: %w", o.WriteConsistency, metrics.ErrInvalidOption)
+	case o.UDPAddr == "" && o.Database == "":
+		return nil, fmt.Errorf("influx: Database is required over HTTP: %w", metrics.ErrInvalidOption)
+	case o.FlushInterval < 0:
+		return nil, fmt.Errorf("influx: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
+	case o.Timeout < 0:
+		return nil, fmt.Errorf("influx: Timeout %v < 0: %w", o.Timeout, metrics.ErrInvalidOption)
+	case o.MaxBatchSize < 0:
+		return nil, fmt.Errorf("influx: MaxBatchSize %d < 0: %w", o.MaxBatchSize, metrics.ErrInvalidOption)
+	case o.MaxPacketSize < 0 || o.MaxPacketSize > 65507:
+		return nil, fmt.Errorf("influx: MaxPacketSize %d outside [0, 65507]: %w", o.MaxPacketSize, metrics.ErrInvalidOption)
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	var t push.Transport
+	size := o.MaxBatchSize
+	if o.UDPAddr != "" {
+		t = push.NewUDP(o.UDPAddr)
+		size = o.MaxPacketSize
+		if size == 0 {
+			size = DefaultMaxPacketSize
+		}
+	} else {
+		h, err := newHTTPTransport(&o)
+		if err != nil {
+			return nil, fmt.Errorf("influx: %w: %w", metrics.ErrInvalidOption, err)
+		}
+		t = h
+		if size == 0 {
+			size = DefaultMaxBatchSize
+		}
+	}
+	store, err := push.NewStore(push.HistogramOptions{Sketch: true})
+	if err != nil {
+		return nil, fmt.Errorf("influx: %w", err)
+	}
+	b := &Backend{o: o, mult: models.GetPrecisionMultiplier(o.Precision), store: store}
+	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
+		Name:             "influx",
+		FlushInterval:    o.FlushInterval,
+		Timeout:          o.Timeout,
+		MaxPayloadSize:   size,
+		MaxQueuedFlushes: o.MaxQueuedFlushes,
+		ErrorHandler:     o.ErrorHandler,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("influx: %w", err)
+	}
+	return b, nil
+}
+
+// DeclareCounter implements metrics.Backend.
+func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
+		return b.store.NewCounter(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
+	}), nil
+}
+
+// DeclareGauge implements metrics.Backend.
+func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
+		return b.store.NewGauge(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
+	}), nil
+}
+
+// DeclareHistogram implements metrics.Backend.
+func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
+		return b.store.NewHistogram(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
+	}), nil
+}
+
+// Flush writes everything recorded so far, and what earlier flushes left
+// queued, and returns once the server has answered. Its error wraps
+// metrics.ErrDelivery and carries the server's message.
+func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+
+// Close flushes a last time and stops the flush goroutine. Recording
+// after Close is a no-op counted in Stats.DroppedClosed.
+func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
+
+// Stats returns the delivery report. Sent counts points.
+func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+
+// WriteTo writes the points of one flush in line protocol to w instead of
+// the server, as Flush would send them (reading and resetting the
+// series), and returns the bytes written.
+func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
+
+// Field keys of histogram points, sorted as the line protocol writes them.
+var quantileKeys = [...]string{"p50", "p90", "p95", "p99"}
+
+var quantiles = []float64{0.5, 0.9, 0.95, 0.99}
+
+// appendFlush formats one flush. The Pusher runs one at a time.
+func (b *Backend) appendFlush(bt *push.Batch) error {
+	now := bt.Now
+	for _, c := range b.store.Counters() {
+		d := c.TakeDelta()
+		if d == 0 {
+			continue
+		}
+		c.Total += d
+		v := d
+		if b.o.CounterTotals {
+			v = c.Total
+		}
+		b.fields = append(b.fields[:0], field{"count", v})
+		b.line(bt, c.Key, now)
+	}
+	for i, g := range b.store.Gauges() {
+		v, changed := g.Take()
+		if i == len(b.gaugeSeen) {
+			b.gaugeSeen = append(b.gaugeSeen, false)
+		}
+		if changed {
+			b.gaugeSeen[i] = true
+		}
+		if !b.gaugeSeen[i] {
+			continue
+		}
+		b.fields = append(b.fields[:0], field{"value", v})
+		b.line(bt, g.Key, now)
+	}
+	for _, h := range b.store.Histograms() {
+		h.Take(nil, func(s *push.Snapshot) {
+			sk := s.Sketch
+			b.qs = sk.Quantiles(b.qs[:0], quantiles...)
+			b.fields = append(b.fields[:0],
+				field{"count", float64(s.Count)},
+				field{"max", sk.Max()},
+				field{"min", sk.Min()},
+				field{quantileKeys[0], b.qs[0]},
+				field{quantileKeys[1], b.qs[1]},
+				field{quantileKeys[2], b.qs[2]},
+				field{quantileKeys[3], b.qs[3]},
+				field{"sum", sk.Sum()},
+			)
+			b.line(bt, h.Key, now)
+		})
+	}
+	return nil
+}
+
+func (b *Backend) line(bt *push.Batch, key string, now time.Time) {
+	if line, ok := appendPoint(bt.Scratch(), key, b.fields, now, b.mult); ok {
+		bt.Line(line)
+	}
+}
