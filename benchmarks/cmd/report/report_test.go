@@ -46,6 +46,7 @@ var fixture = "obskit-date: 2026-11-26 12:00 UTC\n" +
 	rawLines("Middleware/obskit-2", 0, 0, six(150)...) +
 	rawLines("Middleware/clock-only-2", 0, 0, six(100)...) +
 	rawLines("Middleware/request-only-2", 0, 0, six(50)...) +
+	rawLines("Middleware/atomic.AddUint64-2", 0, 0, six(1)...) +
 	"PASS\nok  \tgithub.com/obskit/obskit/benchmarks\t12.3s\n" +
 	"goos: linux\ngoarch: amd64\npkg: github.com/obskit/obskit/benchmarks\ncpu: Test CPU @ 1GHz\n" +
 	rawLines("CountParallel/obskit", 0, 0, six(4)...) +
@@ -94,7 +95,7 @@ func TestSummarizeGroups(t *testing.T) {
 		{"Front", 2, "obskit/prometheus,obskit/expvar,client_golang,go-kit/expvar,tally"},
 		{"Nested/const", 2, "obskit,client_golang"},
 		{"Nested/fresh", 2, "obskit,client_golang"},
-		{"Middleware", 2, "obskit,clock-only,request-only"},
+		{"Middleware", 2, "obskit,clock-only,request-only,atomic.AddUint64"},
 		{"CountParallel", 1, "obskit,client_golang"},
 		{"CountParallel", 2, "obskit,client_golang"},
 		{"Lonely", 2, "x"},
@@ -159,6 +160,7 @@ func TestPairs(t *testing.T) {
 		{"Nested/fresh", 2, "client_golang", "obskit", 6 / 6.0, false, false},
 		{"Middleware", 2, "clock-only", "obskit", 1.5, true, false}, // a baseline is never a faster peer
 		{"Middleware", 2, "request-only", "obskit", 3, true, false},
+		{"Middleware", 2, "atomic.AddUint64", "obskit", 150, true, false},
 		{"CountParallel", 1, "client_golang", "obskit", 0.5, true, false},
 		{"CountParallel", 2, "client_golang", "obskit", 2, true, true},
 	}
@@ -208,6 +210,13 @@ func TestCounterpart(t *testing.T) {
 		{sc("obskit/expvar", "obskit"), "tally", "obskit"},
 		{sc("obskit/expvar", "obskit/statsd"), "tally", "obskit/expvar"},
 		{sc("obskit-ObserveContext", "obskit"), "client_golang", "obskit"},
+		{sc("obskit-statsd", "obskit-graphite"), "go-kit-graphite", "obskit-graphite"},
+		{sc("obskit-statsd", "obskit-graphite"), "go-kit-statsd", "obskit-statsd"},
+		{sc("obskit-influx", "obskit-circonus"), "circonus-gometrics-Increment", "obskit-circonus"},
+		{sc("obskit-circonus", "obskit-influx"), "influxdb1-client-point-per-event", "obskit-influx"},
+		{sc("obskit-influx", "obskit-circonus"), "tally", "obskit-influx"},
+		{sc("obskit", "obskit/otlp"), "otel-sdk-WithAttributes", "obskit/otlp"},
+		{sc("obskit", "obskit-exponential"), "otel-sdk-WithAttributes", "obskit"},
 	}
 	for _, tt := range tests {
 		if got := tt.scenario.counterpart(tt.peer); got == nil || got.Library != tt.want {
@@ -375,7 +384,7 @@ func TestRunFromFile(t *testing.T) {
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("<svg")) {
 		t.Errorf("chart file: %v", err)
 	}
-	if !strings.Contains(stderr.String(), "7 scenarios, 9 comparisons") {
+	if !strings.Contains(stderr.String(), "7 scenarios, 10 comparisons") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 	if err := run([]string{"-in", filepath.Join(dir, "missing.txt")}, &stderr); err == nil {

@@ -49,10 +49,13 @@ func (r *Row) Obskit() bool { return isObskit(r.Library) }
 // Baseline reports whether the row is a baseline rather than a library:
 // the part of the work every library does, named "…-only" ("clock-only":
 // the clock reads of an instrumenting middleware; "request-only": parsing
-// the request an HTTP middleware is given) or "baseline…". Its ratio is
+// the request an HTTP middleware is given), "baseline…", or a bare
+// standard-library operation ("atomic.AddUint64", the floor of a bound
+// counter's Add). Its ratio is
 // shown but it is never listed as a faster peer nor drawn.
 func (r *Row) Baseline() bool {
-	return strings.HasSuffix(r.Library, "-only") || strings.HasPrefix(r.Library, "baseline")
+	return strings.HasSuffix(r.Library, "-only") || strings.HasPrefix(r.Library, "baseline") ||
+		strings.HasPrefix(r.Library, "atomic.")
 }
 
 func isObskit(library string) bool {
@@ -121,30 +124,43 @@ type Summary struct {
 
 // counterparts names, for a peer that records into the same system as
 // one of obskit's backends, that backend: the peer's ratio is taken
-// against "obskit/<backend>" when the scenario has that row. A peer
-// named "<family>/<backend>" (Go kit's adapters: "go-kit/statsd") is
-// paired by its last element without being listed here. Every other peer
-// is read against the scenario's main obskit row: "obskit", else
-// "obskit/prometheus", else the first obskit row.
+// against "obskit/<backend>" (or "obskit-<backend>") when the scenario has
+// that row. A peer is found here by its name or the name's first element
+// ("otel-sdk-WithAttributes" is "otel-sdk"). A peer named
+// "<family>/<backend>" or "go-kit-<backend>" (Go kit's adapters:
+// "go-kit/statsd") is paired by its last element without being listed
+// here. Every other peer is read against the scenario's main obskit row:
+// "obskit", else "obskit/prometheus", else the first obskit row.
 var counterparts = map[string]string{
-	"client_golang":   "prometheus",
-	"victoriametrics": "prometheus",
-	"datadog-go":      "dogstatsd",
-	"otel-sdk":        "otlp",
+	"client_golang":      "prometheus",
+	"victoriametrics":    "prometheus",
+	"datadog-go":         "dogstatsd",
+	"otel-sdk":           "otlp",
+	"circonus-gometrics": "circonus",
+	"influxdb1-client":   "influx",
 }
 
 // counterpart returns the obskit row that peer is compared with in s, or
 // nil if s has no obskit row.
 func (s *Scenario) counterpart(peer string) *Row {
 	backend, ok := counterparts[peer]
+	for name, b := range counterparts {
+		if !ok && (strings.HasPrefix(peer, name+"-") || strings.HasPrefix(peer, name+"/")) {
+			backend, ok = b, true
+		}
+	}
 	if !ok {
-		if i := strings.LastIndexByte(peer, '/'); i >= 0 {
+		if i := strings.LastIndexAny(peer, "/"); i >= 0 {
 			backend = peer[i+1:]
+		} else if rest, found := strings.CutPrefix(peer, "go-kit-"); found {
+			backend = rest
 		}
 	}
 	if backend != "" {
-		if r := s.row("obskit/" + backend); r != nil {
-			return r
+		for _, name := range []string{"obskit/" + backend, "obskit-" + backend} {
+			if r := s.row(name); r != nil {
+				return r
+			}
 		}
 	}
 	if r := s.row("obskit"); r != nil {
