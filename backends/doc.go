@@ -27,7 +27,11 @@
 // Registry's constructor that wraps a metrics sentinel: two names that
 // collide after mapping to the backend's convention wrap
 // metrics.ErrConflict; a name or label the backend cannot express wraps
-// metrics.ErrInvalidName or metrics.ErrInvalidLabel. Delivery failures of
+// metrics.ErrInvalidName or metrics.ErrInvalidLabel (backendtest checks
+// the collisions listed in Harness.Collisions). A backend that can take
+// back a declaration it accepted implements metrics.Undeclarer, so that
+// metrics.Tee makes a declaration on several backends all or nothing.
+// Delivery failures of
 // push backends wrap metrics.ErrDelivery and reach Options.ErrorHandler,
 // rate-limited so that a dead server cannot flood a log.
 //

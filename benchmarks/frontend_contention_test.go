@@ -29,7 +29,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					c.With("method", benchMethod, "code", benchCode).Add(1)
+					c.With("method", labelMethod, "code", labelCode).Add(1)
 				}
 			})
 		})
@@ -39,7 +39,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				vec.WithLabelValues(benchMethod, benchCode).Add(1)
+				vec.WithLabelValues(labelMethod, labelCode).Add(1)
 			}
 		})
 	})
@@ -49,7 +49,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					c.With("method", benchMethod, "code", benchCode).Add(1)
+					c.With("method", labelMethod, "code", labelCode).Add(1)
 				}
 			})
 		})
@@ -59,7 +59,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				scope.Tagged(map[string]string{"method": benchMethod, "code": benchCode}).Counter("requests").Inc(1)
+				scope.Tagged(map[string]string{"method": labelMethod, "code": labelCode}).Counter("requests").Inc(1)
 			}
 		})
 	})
@@ -69,7 +69,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				m.IncrCounterWithLabels(key, 1, []gometrics.Label{{Name: "method", Value: benchMethod}, {Name: "code", Value: benchCode}})
+				m.IncrCounterWithLabels(key, 1, []gometrics.Label{{Name: "method", Value: labelMethod}, {Name: "code", Value: labelCode}})
 			}
 		})
 	})
@@ -79,7 +79,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				c.Add(ctx, 1, otelmetric.WithAttributes(attribute.String("method", benchMethod), attribute.String("code", benchCode)))
+				c.Add(ctx, 1, otelmetric.WithAttributes(attribute.String("method", labelMethod), attribute.String("code", labelCode)))
 			}
 		})
 	})
@@ -88,7 +88,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				_ = c.Count("requests", 1, []string{"method:" + benchMethod, "code:" + benchCode}, 1)
+				_ = c.Count("requests", 1, []string{"method:" + labelMethod, "code:" + labelCode}, 1)
 			}
 		})
 	})
@@ -108,7 +108,7 @@ func BenchmarkFrontendCounterWithHitParallel(b *testing.B) {
 func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 	for _, o := range obskitBackends {
 		b.Run(o.name, func(b *testing.B) {
-			c := o.counter(b).Bind("method", benchMethod, "code", benchCode)
+			c := o.counter(b).Bind("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -118,7 +118,7 @@ func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 		})
 	}
 	b.Run("client_golang", func(b *testing.B) {
-		c := newClientGolangCounter(b).WithLabelValues(benchMethod, benchCode)
+		c := newClientGolangCounter(b).WithLabelValues(labelMethod, labelCode)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -128,7 +128,7 @@ func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 	})
 	for _, k := range kitAdapters {
 		b.Run(k.name, func(b *testing.B) {
-			c := k.counter(b).With("method", benchMethod, "code", benchCode)
+			c := k.counter(b).With("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -138,7 +138,7 @@ func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 		})
 	}
 	b.Run("tally", func(b *testing.B) {
-		c := newTally(b).Tagged(map[string]string{"method": benchMethod, "code": benchCode}).Counter("requests")
+		c := newTally(b).Tagged(map[string]string{"method": labelMethod, "code": labelCode}).Counter("requests")
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -172,7 +172,7 @@ func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				_ = c.Count("requests", 1, ddTags, 1)
+				_ = c.Count("requests", 1, benchDDTags, 1)
 			}
 		})
 	})
@@ -192,7 +192,7 @@ func BenchmarkFrontendCounterBoundParallel(b *testing.B) {
 func BenchmarkFrontendHistogramObserveParallel(b *testing.B) {
 	for _, o := range obskitBackends {
 		b.Run(o.name, func(b *testing.B) {
-			h := o.histogram(b).Bind("method", benchMethod, "code", benchCode)
+			h := o.histogram(b).Bind("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -202,7 +202,7 @@ func BenchmarkFrontendHistogramObserveParallel(b *testing.B) {
 		})
 	}
 	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram2(b).WithLabelValues(benchMethod, benchCode)
+		h := newClientGolangHistogram2(b).WithLabelValues(labelMethod, labelCode)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -212,7 +212,7 @@ func BenchmarkFrontendHistogramObserveParallel(b *testing.B) {
 	})
 	for _, k := range kitAdapters {
 		b.Run(k.name, func(b *testing.B) {
-			h := k.histogram(b).With("method", benchMethod, "code", benchCode)
+			h := k.histogram(b).With("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -222,7 +222,7 @@ func BenchmarkFrontendHistogramObserveParallel(b *testing.B) {
 		})
 	}
 	b.Run("tally", func(b *testing.B) {
-		h := newTally(b).Tagged(map[string]string{"method": benchMethod, "code": benchCode}).
+		h := newTally(b).Tagged(map[string]string{"method": labelMethod, "code": labelCode}).
 			Histogram("duration", tally.ValueBuckets(metrics.DefaultBuckets()))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -257,7 +257,7 @@ func BenchmarkFrontendHistogramObserveParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				_ = c.Distribution("duration", observed, ddTags, 1)
+				_ = c.Distribution("duration", observed, benchDDTags, 1)
 			}
 		})
 	})

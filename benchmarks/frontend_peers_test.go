@@ -185,9 +185,9 @@ const (
 )
 
 var (
-	ddTags     = []string{"method:" + benchMethod, "code:" + benchCode}
-	goMetLabel = []gometrics.Label{{Name: "method", Value: benchMethod}, {Name: "code", Value: benchCode}}
-	otelAttrs  = attribute.NewSet(attribute.String("method", benchMethod), attribute.String("code", benchCode))
+	benchDDTags = []string{"method:" + labelMethod, "code:" + labelCode}
+	goMetLabel  = []gometrics.Label{{Name: "method", Value: labelMethod}, {Name: "code", Value: labelCode}}
+	otelAttrs   = attribute.NewSet(attribute.String("method", labelMethod), attribute.String("code", labelCode))
 )
 
 func otelCounter(b *testing.B) otelmetric.Float64Counter {
@@ -223,7 +223,7 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 			c := o.counter(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				c.With("method", benchMethod, "code", benchCode).Add(1)
+				c.With("method", labelMethod, "code", labelCode).Add(1)
 			}
 		})
 	}
@@ -231,7 +231,7 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 		vec := newClientGolangCounter(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			vec.WithLabelValues(benchMethod, benchCode).Add(1)
+			vec.WithLabelValues(labelMethod, labelCode).Add(1)
 		}
 	})
 	for _, k := range kitAdapters {
@@ -239,7 +239,7 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 			c := k.counter(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				c.With("method", benchMethod, "code", benchCode).Add(1)
+				c.With("method", labelMethod, "code", labelCode).Add(1)
 			}
 		})
 	}
@@ -247,7 +247,7 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 		scope := newTally(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			scope.Tagged(map[string]string{"method": benchMethod, "code": benchCode}).Counter("requests").Inc(1)
+			scope.Tagged(map[string]string{"method": labelMethod, "code": labelCode}).Counter("requests").Inc(1)
 		}
 	})
 	b.Run("go-metrics", func(b *testing.B) {
@@ -255,7 +255,7 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 		key := []string{"requests"}
 		b.ReportAllocs()
 		for b.Loop() {
-			m.IncrCounterWithLabels(key, 1, []gometrics.Label{{Name: "method", Value: benchMethod}, {Name: "code", Value: benchCode}})
+			m.IncrCounterWithLabels(key, 1, []gometrics.Label{{Name: "method", Value: labelMethod}, {Name: "code", Value: labelCode}})
 		}
 	})
 	b.Run("otel-sdk", func(b *testing.B) {
@@ -263,14 +263,14 @@ func BenchmarkFrontendCounterWithHit(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
-			c.Add(ctx, 1, otelmetric.WithAttributes(attribute.String("method", benchMethod), attribute.String("code", benchCode)))
+			c.Add(ctx, 1, otelmetric.WithAttributes(attribute.String("method", labelMethod), attribute.String("code", labelCode)))
 		}
 	})
 	b.Run("datadog-go", func(b *testing.B) {
 		c := newDatadog(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = c.Count("requests", 1, []string{"method:" + benchMethod, "code:" + benchCode}, 1)
+			_ = c.Count("requests", 1, []string{"method:" + labelMethod, "code:" + labelCode}, 1)
 		}
 	})
 	b.Run("victoriametrics", func(b *testing.B) {
@@ -382,7 +382,7 @@ func BenchmarkFrontendCounterWithHitFresh(b *testing.B) {
 func BenchmarkFrontendCounterBound(b *testing.B) {
 	for _, o := range obskitBackends {
 		b.Run(o.name, func(b *testing.B) {
-			c := o.counter(b).Bind("method", benchMethod, "code", benchCode)
+			c := o.counter(b).Bind("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Add(1)
@@ -390,7 +390,7 @@ func BenchmarkFrontendCounterBound(b *testing.B) {
 		})
 	}
 	b.Run("client_golang", func(b *testing.B) {
-		c := newClientGolangCounter(b).WithLabelValues(benchMethod, benchCode)
+		c := newClientGolangCounter(b).WithLabelValues(labelMethod, labelCode)
 		b.ReportAllocs()
 		for b.Loop() {
 			c.Add(1)
@@ -398,7 +398,7 @@ func BenchmarkFrontendCounterBound(b *testing.B) {
 	})
 	for _, k := range kitAdapters {
 		b.Run(k.name, func(b *testing.B) {
-			c := k.counter(b).With("method", benchMethod, "code", benchCode)
+			c := k.counter(b).With("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Add(1)
@@ -406,7 +406,7 @@ func BenchmarkFrontendCounterBound(b *testing.B) {
 		})
 	}
 	b.Run("tally", func(b *testing.B) {
-		c := newTally(b).Tagged(map[string]string{"method": benchMethod, "code": benchCode}).Counter("requests")
+		c := newTally(b).Tagged(map[string]string{"method": labelMethod, "code": labelCode}).Counter("requests")
 		b.ReportAllocs()
 		for b.Loop() {
 			c.Inc(1)
@@ -433,7 +433,7 @@ func BenchmarkFrontendCounterBound(b *testing.B) {
 		c := newDatadog(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = c.Count("requests", 1, ddTags, 1)
+			_ = c.Count("requests", 1, benchDDTags, 1)
 		}
 	})
 	b.Run("victoriametrics", func(b *testing.B) {
@@ -453,7 +453,7 @@ func gaugeValue(i int) float64 { return float64(i & 1023) }
 func BenchmarkFrontendGaugeSet(b *testing.B) {
 	for _, o := range obskitBackends {
 		b.Run(o.name, func(b *testing.B) {
-			g := o.gauge(b).Bind("method", benchMethod, "code", benchCode)
+			g := o.gauge(b).Bind("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -463,7 +463,7 @@ func BenchmarkFrontendGaugeSet(b *testing.B) {
 		})
 	}
 	b.Run("client_golang", func(b *testing.B) {
-		g := newClientGolangGauge(b).WithLabelValues(benchMethod, benchCode)
+		g := newClientGolangGauge(b).WithLabelValues(labelMethod, labelCode)
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -473,7 +473,7 @@ func BenchmarkFrontendGaugeSet(b *testing.B) {
 	})
 	for _, k := range kitAdapters {
 		b.Run(k.name, func(b *testing.B) {
-			g := k.gauge(b).With("method", benchMethod, "code", benchCode)
+			g := k.gauge(b).With("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -483,7 +483,7 @@ func BenchmarkFrontendGaugeSet(b *testing.B) {
 		})
 	}
 	b.Run("tally", func(b *testing.B) {
-		g := newTally(b).Tagged(map[string]string{"method": benchMethod, "code": benchCode}).Gauge("in_flight")
+		g := newTally(b).Tagged(map[string]string{"method": labelMethod, "code": labelCode}).Gauge("in_flight")
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -517,7 +517,7 @@ func BenchmarkFrontendGaugeSet(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			_ = c.Gauge("in_flight", gaugeValue(i), ddTags, 1)
+			_ = c.Gauge("in_flight", gaugeValue(i), benchDDTags, 1)
 			i++
 		}
 	})
@@ -537,7 +537,7 @@ func BenchmarkFrontendGaugeSet(b *testing.B) {
 func BenchmarkFrontendHistogramObserve(b *testing.B) {
 	for _, o := range obskitBackends {
 		b.Run(o.name, func(b *testing.B) {
-			h := o.histogram(b).Bind("method", benchMethod, "code", benchCode)
+			h := o.histogram(b).Bind("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			for b.Loop() {
 				h.Observe(observed)
@@ -545,7 +545,7 @@ func BenchmarkFrontendHistogramObserve(b *testing.B) {
 		})
 	}
 	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram2(b).WithLabelValues(benchMethod, benchCode)
+		h := newClientGolangHistogram2(b).WithLabelValues(labelMethod, labelCode)
 		b.ReportAllocs()
 		for b.Loop() {
 			h.Observe(observed)
@@ -553,7 +553,7 @@ func BenchmarkFrontendHistogramObserve(b *testing.B) {
 	})
 	for _, k := range kitAdapters {
 		b.Run(k.name, func(b *testing.B) {
-			h := k.histogram(b).With("method", benchMethod, "code", benchCode)
+			h := k.histogram(b).With("method", labelMethod, "code", labelCode)
 			b.ReportAllocs()
 			for b.Loop() {
 				h.Observe(observed)
@@ -561,7 +561,7 @@ func BenchmarkFrontendHistogramObserve(b *testing.B) {
 		})
 	}
 	b.Run("tally", func(b *testing.B) {
-		h := newTally(b).Tagged(map[string]string{"method": benchMethod, "code": benchCode}).
+		h := newTally(b).Tagged(map[string]string{"method": labelMethod, "code": labelCode}).
 			Histogram("duration", tally.ValueBuckets(metrics.DefaultBuckets()))
 		b.ReportAllocs()
 		for b.Loop() {
@@ -589,7 +589,7 @@ func BenchmarkFrontendHistogramObserve(b *testing.B) {
 		c := newDatadog(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = c.Distribution("duration", observed, ddTags, 1)
+			_ = c.Distribution("duration", observed, benchDDTags, 1)
 		}
 	})
 	b.Run("victoriametrics", func(b *testing.B) {

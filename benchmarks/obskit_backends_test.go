@@ -88,11 +88,11 @@ func (o obskitBackend) histogram(b *testing.B) *metrics.HistogramMetric {
 var benchLabels = []string{"method", "code"}
 
 const (
-	benchMethod = "GET"
-	benchCode   = "200"
+	labelMethod = "GET"
+	labelCode   = "200"
 )
 
-// freshValues are copies of benchMethod and benchCode at distinct
+// freshValues are copies of labelMethod and labelCode at distinct
 // addresses, as label values taken from a request or formatted per call
 // would be: the same label set, but no library can recognise the strings
 // by their pointers. The loops cycle through them; the index arithmetic
@@ -104,7 +104,7 @@ const freshMask = 255
 var freshValues = func() []labelPair {
 	v := make([]labelPair, freshMask+1)
 	for i := range v {
-		v[i] = labelPair{strings.Clone(benchMethod), strings.Clone(benchCode)}
+		v[i] = labelPair{strings.Clone(labelMethod), strings.Clone(labelCode)}
 	}
 	return v
 }()

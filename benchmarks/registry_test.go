@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	obskitprom "github.com/obskit/obskit/backends/prometheus"
 	"github.com/obskit/obskit/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,6 +45,31 @@ func BenchmarkCounterWithMiss(b *testing.B) {
 			}
 			vec.WithLabelValues("GET", codes[i%missBatch]).Inc()
 			i++
+		}
+	})
+}
+
+// BenchmarkCounterWithOverflow: a label set past the cardinality limit
+// goes to the overflow series, with no allocation. client_golang has no
+// limit (it would make a child per label set, as in
+// BenchmarkCounterWithMiss), so obskit runs alone here.
+func BenchmarkCounterWithOverflow(b *testing.B) {
+	b.Run("obskit", func(b *testing.B) {
+		const limit = 100
+		be, err := obskitprom.New(obskitprom.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := metrics.New(be, metrics.WithCardinalityLimit(limit)).NewCounter(metrics.Opts{Name: "requests", Help: "h", Labels: []string{"method", "code"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range limit {
+			c.With("method", "GET", "code", strconv.Itoa(i)).Add(1)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			c.With("method", "GET", "code", "999").Add(1)
 		}
 	})
 }

@@ -96,8 +96,15 @@ type Family[H any] interface {
 // FamilyFunc adapts a function to a Family.
 type FamilyFunc[H any] func(labelValues []string) H
 
-// Bind calls f.
-func (f FamilyFunc[H]) Bind(labelValues []string) H { return f(labelValues) }
+// Bind calls f. A nil f returns the zero handle, which the Registry
+// counts as ProblemBackend rather than panicking.
+func (f FamilyFunc[H]) Bind(labelValues []string) H {
+	if f == nil {
+		var none H
+		return none
+	}
+	return f(labelValues)
+}
 
 // CounterHandle records into one counter series. Add receives only
 // finite deltas ≥ 0.
@@ -114,21 +121,27 @@ type GaugeHandle interface {
 // HistogramHandle records into one histogram series. Observe receives
 // only finite values; ctx is the caller's context, or
 // context.Background() when the caller gave none.
+//
+// A handle whose Observe does work with its context (such as looking up
+// the span for an exemplar) may also have the method
+//
+//	ValueObserver() interface{ Observe(value float64) }
+//
+// The Registry detects it when it binds the handle, and records the
+// observations that come without a context (Histogram.Observe) straight
+// into its result, skipping that work and a call. client_golang's
+// prometheus.Observer is such a result.
 type HistogramHandle interface {
 	Observe(ctx context.Context, value float64)
 }
 
-// ValueObserver records a value with no context. client_golang's
-// prometheus.Observer is one.
-type ValueObserver interface {
+// valueObserver records a value with no context.
+type valueObserver interface {
 	Observe(value float64)
 }
 
-// ValueObserverProvider may be implemented by a HistogramHandle whose
-// Observe does work with its context (such as looking up the span for an
-// exemplar). The Registry then records the observations that come
-// without a context (Histogram.Observe) straight into ValueObserver's
-// result, skipping that work and a call.
-type ValueObserverProvider interface {
-	ValueObserver() ValueObserver
+// valueObserverProvider is the optional method of a HistogramHandle
+// described there.
+type valueObserverProvider interface {
+	ValueObserver() interface{ Observe(value float64) }
 }

@@ -43,3 +43,43 @@ func hashString(h uint64, s string) uint64 {
 	}
 	return mix(h^a, hashM2^b^uint64(n)<<32)
 }
+
+// hashShort is hashString, the same result, with the strings shorter
+// than 8 bytes that most label values are hashed without a call.
+func hashShort(h uint64, s string) uint64 {
+	n := len(s)
+	if n >= 8 {
+		return hashString(h, s)
+	}
+	p := unsafe.StringData(s)
+	var a, b uint64
+	if n >= 4 {
+		a = uint64(binary.LittleEndian.Uint32(unsafe.Slice(p, 4)))
+		b = uint64(binary.LittleEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), n-4)), 4)))
+	} else if n > 0 {
+		a = uint64(*p)<<16 | uint64(*(*byte)(unsafe.Add(unsafe.Pointer(p), n>>1)))<<8 | uint64(*(*byte)(unsafe.Add(unsafe.Pointer(p), n-1)))
+	}
+	return mix(h^a, hashM2^b^uint64(n)<<32)
+}
+
+// sameString reports whether a and b are equal. Strings at the same
+// address (constants) compare without a call; short ones (labels hold
+// mostly fewer than 9 bytes) in at most two loads per string, as
+// hashString reads them.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || sameBytes(a, b))
+}
+
+// sameBytes compares two strings of the same length.
+func sameBytes(a, b string) bool {
+	n := len(a)
+	if n > 8 || n == 0 {
+		return a == b
+	}
+	x, y := unsafe.Slice(unsafe.StringData(a), n), unsafe.Slice(unsafe.StringData(b), n)
+	if n < 4 {
+		return x[0] == y[0] && x[n>>1] == y[n>>1] && x[n-1] == y[n-1]
+	}
+	return binary.LittleEndian.Uint32(x) == binary.LittleEndian.Uint32(y) &&
+		binary.LittleEndian.Uint32(x[n-4:]) == binary.LittleEndian.Uint32(y[n-4:])
+}

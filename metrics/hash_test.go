@@ -29,3 +29,25 @@ func TestHashStringSpreads(t *testing.T) {
 	add("\x00")
 	add("\x00\x00")
 }
+
+// FuzzShortPaths checks the call-free paths of the content lookup
+// against the ones they stand for: hashShort must equal hashString (the
+// table is filled with the latter and searched with the former), and
+// sameString must be ==.
+func FuzzShortPaths(f *testing.F) {
+	for _, s := range []string{"", "a", "GET", "200", "POST", "DELETE", "12345678", "123456789", "ünï", "a\x00b"} {
+		f.Add(s, strings.Clone(s))
+		f.Add(s, s+"x")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := hashShort(42, a), hashString(42, a); got != want {
+			t.Fatalf("hashShort(%q) = %x, hashString %x", a, got, want)
+		}
+		if got := sameString(a, b); got != (a == b) {
+			t.Fatalf("sameString(%q, %q) = %v", a, b, got)
+		}
+		if !sameString(a, strings.Clone(a)) {
+			t.Fatalf("sameString(%q, its copy) = false", a)
+		}
+	})
+}

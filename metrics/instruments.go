@@ -44,7 +44,9 @@ func counterFallback(s *series[CounterHandle]) CounterHandle { return (*counterS
 
 func (c *counterSlow) Add(delta float64) {
 	if !(delta >= 0) || delta > math.MaxFloat64 {
-		c.inst.problem(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
+		if c.inst.count(ProblemInvalidValue) {
+			c.inst.report(ProblemInvalidValue, strconv.FormatFloat(delta, 'g', -1, 64))
+		}
 		return
 	}
 	(*series[CounterHandle])(c).handle().Add(delta)
@@ -112,7 +114,9 @@ func (g *gaugeSlow) Add(delta float64) {
 
 func (g *gaugeSlow) valid(v float64) bool {
 	if !finite(v) {
-		g.inst.problem(ProblemInvalidValue, strconv.FormatFloat(v, 'g', -1, 64))
+		if g.inst.count(ProblemInvalidValue) {
+			g.inst.report(ProblemInvalidValue, strconv.FormatFloat(v, 'g', -1, 64))
+		}
 		return false
 	}
 	return true
@@ -177,7 +181,9 @@ func histogramFallback(s *series[HistogramHandle]) HistogramHandle { return (*hi
 
 func (h *histogramSlow) Observe(ctx context.Context, value float64) {
 	if !finite(value) {
-		h.inst.problem(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
+		if h.inst.count(ProblemInvalidValue) {
+			h.inst.report(ProblemInvalidValue, strconv.FormatFloat(value, 'g', -1, 64))
+		}
 		return
 	}
 	(*series[HistogramHandle])(h).handle().Observe(ctx, value)

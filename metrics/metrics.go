@@ -46,13 +46,46 @@
 // no allocation; through the interface Go must heap-allocate them. A
 // With whose values are the same strings as an earlier call's (string
 // constants, usually) is found by the strings' addresses without reading
-// them; other calls hash the values. Recording into a child inlines into
-// the caller and makes one call, the backend's. Middlewares bind their
-// children once (Bind) and call no With per request.
+// them; other calls hash the values. That identity cache is bounded and
+// learns only the label sets an instrument meets first; a miss (values
+// built per call, such as a copy of a request's method) costs one failed
+// lookup of a few words and writes nothing once its bounds are spent,
+// and an instrument that learnt nothing stops consulting it (see
+// identity.go for the figures).
+// Passing constants for known values (an HTTP method, a status code from
+// a table) is what makes With cheapest; values built per call cost a
+// hash of their bytes and still make no allocation. Recording into a
+// child inlines into the caller and makes one call, the backend's.
+// Middlewares bind their children once (Bind) and call no With per
+// request.
 //
 // Label values are copied when a label set is first seen, so a value cut
 // from a large buffer does not keep the buffer alive. Strings must not be
 // mutated through unsafe after they are passed to With.
+//
+// # Options
+//
+// obskit configures each kind of call one way, everywhere. The Registry
+// takes functional options, metrics.With… (WithNamespace,
+// WithConstLabels, WithErrorHandler, WithCardinalityLimit), because New
+// cannot fail and most callers pass none; an instrument is declared with
+// an Opts struct. Every backend takes an Options struct whose zero value
+// is usable, New(Options) (*Backend, error), with the same field names
+// for the same things in every package; backends/doc.go (package
+// backends) writes down those conventions, and a new backend copies
+// them. Errors a caller may act on wrap this package's sentinels
+// (ErrInvalidName, ErrInvalidLabel, ErrInvalidOption, ErrConflict,
+// ErrDelivery), whichever backend raised them.
+//
+// # Writing a backend
+//
+// A Backend declares an instrument once (DeclareCounter, DeclareGauge,
+// DeclareHistogram) and binds one handle per label set. Two optional
+// methods are detected by the Registry and Tee: Undeclare (Undeclarer),
+// which lets Tee take back a declaration another backend refused, and a
+// histogram handle's ValueObserver (see HistogramHandle). The
+// conformance suite in backends/backendtest checks a backend against
+// what it promises.
 package metrics
 
 import "context"

@@ -12,7 +12,7 @@ const (
 	ProblemUndeclaredLabel                // With named a label that was not declared
 	ProblemInvalidUTF8                    // a label value was not valid UTF-8
 	ProblemInvalidValue                   // a negative, NaN or infinite counter delta; a NaN or infinite gauge or histogram value
-	ProblemCardinality                    // a new label set past the cardinality limit
+	ProblemCardinality                    // a With whose label set is new past the cardinality limit
 	ProblemBackend                        // the backend returned no handle for a label set; its values are dropped
 	numProblems
 )
@@ -56,7 +56,11 @@ type Stats struct {
 	UndeclaredLabels uint64
 	InvalidUTF8      uint64
 	InvalidValues    uint64
-	// Overflows counts label sets recorded into an overflow series.
+	// Overflows counts the With (and Bind) calls that returned an
+	// instrument's overflow series because their label set was new and
+	// the instrument had reached its cardinality limit. A label set
+	// looked up again counts again; a child bound once and recorded into
+	// many times counts once.
 	Overflows uint64
 	// BackendDrops counts values dropped because the backend returned no
 	// handle for their label set.
@@ -65,6 +69,9 @@ type Stats struct {
 
 // Stats returns the registry's problem counts.
 func (r *Registry) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	return Stats{
 		OddLabelValues:   r.problems[ProblemOddLabelValues].Load(),
 		UndeclaredLabels: r.problems[ProblemUndeclaredLabel].Load(),

@@ -121,7 +121,12 @@ type declared struct {
 // itself cannot fail.
 func New(backend Backend, opts ...Option) *Registry {
 	c := config{limit: DefaultCardinalityLimit}
+	nilOpt := false
 	for _, o := range opts {
+		if o == nil {
+			nilOpt = true
+			continue
+		}
 		o(&c)
 	}
 	r := &Registry{
@@ -134,6 +139,9 @@ func New(backend Backend, opts ...Option) *Registry {
 	}
 	if backend == nil {
 		r.optErr = fmt.Errorf("%w: nil backend", ErrInvalidOption)
+	}
+	if nilOpt {
+		r.optErr = errors.Join(r.optErr, fmt.Errorf("%w: nil Option", ErrInvalidOption))
 	}
 	if r.namespace != "" {
 		if err := validName(r.namespace); err != nil {
@@ -158,27 +166,31 @@ func New(backend Backend, opts ...Option) *Registry {
 // NewCounter declares a counter, or returns the one already declared
 // under the same name with identical options.
 func (r *Registry) NewCounter(o Opts) (*CounterMetric, error) {
-	m, err := declare(r, KindCounter, o, r.backend.DeclareCounter, counterFallback)
+	m, err := declare(r, KindCounter, o, Backend.DeclareCounter, counterFallback)
 	return (*CounterMetric)(m), err
 }
 
 // NewGauge declares a gauge, or returns the one already declared under
 // the same name with identical options.
 func (r *Registry) NewGauge(o Opts) (*GaugeMetric, error) {
-	m, err := declare(r, KindGauge, o, r.backend.DeclareGauge, gaugeFallback)
+	m, err := declare(r, KindGauge, o, Backend.DeclareGauge, gaugeFallback)
 	return (*GaugeMetric)(m), err
 }
 
 // NewHistogram declares a histogram, or returns the one already declared
 // under the same name with identical options.
 func (r *Registry) NewHistogram(o Opts) (*HistogramMetric, error) {
-	m, err := declare(r, KindHistogram, o, r.backend.DeclareHistogram, histogramFallback)
+	m, err := declare(r, KindHistogram, o, Backend.DeclareHistogram, histogramFallback)
 	return (*HistogramMetric)(m), err
 }
 
 // declare validates o, returns an identical earlier declaration, or
 // declares the instrument on the backend and returns its root series.
-func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (Family[H], error), fallback func(*series[H]) H) (*series[H], error) {
+func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(Backend, *Desc) (Family[H], error), fallback func(*series[H]) H) (*series[H], error) {
+	if r == nil || r.backend == nil && r.optErr == nil {
+		// A nil *Registry or a zero Registry, not made by New.
+		return nil, fmt.Errorf("metrics: declare %s %q: %w: Registry not made by metrics.New", kind, o.Name, ErrInvalidOption)
+	}
 	d, err := r.describe(kind, o)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: declare %s %q: %w", kind, o.Name, err)
@@ -193,7 +205,7 @@ func declare[H any](r *Registry, kind Kind, o Opts, backendDeclare func(*Desc) (
 		s, _ := prev.metric.(*series[H])
 		return s, nil
 	}
-	fam, err := backendDeclare(d)
+	fam, err := backendDeclare(r.backend, d)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: declare %s %q: %w", kind, full, err)
 	}

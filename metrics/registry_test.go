@@ -1,8 +1,10 @@
 package metrics_test
 
 import (
+	"context"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -438,5 +440,115 @@ func TestIdentityCacheBoundsAllocations(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(100, record); allocs != 0 {
 		t.Errorf("%v allocations per round of %d label sets, want 0", allocs, len(codes))
+	}
+}
+
+// TestOverflowCountsAndDoesNotAllocate: past the cardinality limit a
+// With costs no allocation, and Stats.Overflows counts what its doc
+// says: each With whose new label set went to the overflow series, not
+// each value recorded through a child bound once.
+func TestOverflowCountsAndDoesNotAllocate(t *testing.T) {
+	b := metricstest.New()
+	reg := metrics.New(b, metrics.WithCardinalityLimit(100))
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"id"}})
+	for i := range 100 {
+		c.With("id", strconv.Itoa(i)).Add(1)
+	}
+	if s := reg.Stats(); s.Overflows != 0 {
+		t.Fatalf("Overflows = %d at the limit, want 0", s.Overflows)
+	}
+	c.With("id", "new").Add(1)
+	c.With("id", "new").Add(1) // looked up again: counts again
+	bound := c.Bind("id", "other")
+	for range 10 {
+		bound.Add(1) // one Bind: counts once
+	}
+	c.With("id", "5").Add(1) // a held set: not an overflow
+	if s := reg.Stats(); s.Overflows != 3 {
+		t.Errorf("Overflows = %d, want 3", s.Overflows)
+	}
+	if got := b.Counter("c", "id", metrics.OverflowLabelValue); got != 12 {
+		t.Errorf("overflow series = %v, want 12", got)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { c.With("id", "past").Add(1) }); allocs != 0 {
+		t.Errorf("With past the limit: %v allocs, want 0", allocs)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { c.Add(-1) }); allocs != 0 {
+		t.Errorf("invalid delta: %v allocs, want 0", allocs)
+	}
+}
+
+// plainBackend's histogram handles have the optional ValueObserver
+// method: the Registry must send Observe (no context) to its result and
+// ObserveContext to the handle.
+type plainBackend struct {
+	metrics.Backend
+	withCtx, plain *int
+}
+
+func (d plainBackend) DeclareHistogram(*metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	return metrics.FamilyFunc[metrics.HistogramHandle](func([]string) metrics.HistogramHandle {
+		return plainHandle{d.withCtx, d.plain}
+	}), nil
+}
+
+type plainHandle struct{ withCtx, plain *int }
+
+func (h plainHandle) Observe(context.Context, float64) { *h.withCtx++ }
+
+type plainObserver struct{ n *int }
+
+func (o plainObserver) Observe(float64) { *o.n++ }
+
+func (h plainHandle) ValueObserver() interface{ Observe(float64) } { return plainObserver{h.plain} }
+
+func TestOptionalValueObserver(t *testing.T) {
+	var withCtx, plain int
+	reg := metrics.New(plainBackend{metrics.Discard(), &withCtx, &plain})
+	h, err := reg.NewHistogram(metrics.Opts{Name: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Observe(1)
+	h.Observe(2)
+	h.ObserveContext(t.Context(), 3)
+	if plain != 2 || withCtx != 1 {
+		t.Errorf("plain %d, with context %d; want 2 and 1", plain, withCtx)
+	}
+}
+
+// refusing declares nothing named "taken"; it cannot undeclare.
+type refusing struct{ metrics.Backend }
+
+func (r refusing) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d.Name == "taken" {
+		return nil, errors.New("refused")
+	}
+	return r.Backend.DeclareCounter(d)
+}
+
+// TestTeeAllOrNothing: when one backend of a Tee refuses a declaration,
+// the others keep nothing of it, whatever the order they were given in.
+func TestTeeAllOrNothing(t *testing.T) {
+	for _, order := range []string{"refusing last", "refusing first"} {
+		t.Run(order, func(t *testing.T) {
+			a := metricstest.New()
+			r := refusing{metrics.Discard()}
+			tee := metrics.Tee(a, r)
+			if order == "refusing first" {
+				tee = metrics.Tee(r, a)
+			}
+			if _, err := metrics.New(tee).NewCounter(metrics.Opts{Name: "taken"}); err == nil {
+				t.Fatal("declaration succeeded though one backend refused")
+			}
+			if d := a.Desc("taken"); d != nil {
+				t.Fatalf("the accepting backend kept %+v", d)
+			}
+			// A later declaration of the name on the accepting backend
+			// does not conflict with a half-made one.
+			if _, err := metrics.New(a).NewGauge(metrics.Opts{Name: "taken"}); err != nil {
+				t.Errorf("declaration after the refusal: %v", err)
+			}
+		})
 	}
 }

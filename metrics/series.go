@@ -33,9 +33,7 @@ type instrument[H any] struct {
 	reported atomic.Uint32 // one bit per Problem already reported
 
 	// recent is the identity cache in front of table (see identity.go).
-	recent     [recentSlots]atomic.Pointer[recentEntry[H]]
-	candidates [recentSlots]atomic.Uint64 // per slot, the last identity not in recent
-	installs   atomic.Int32               // entries made, up to recentInstalls
+	recent recentCache[H]
 }
 
 // series is one label set of an instrument. The concrete metric types
@@ -58,8 +56,8 @@ type series[H any] struct {
 	// A series that is not eager has h == slow.
 	slow H
 	// For histograms: plain observes without a context (what h provides
-	// when it is a ValueObserverProvider), slowPlain through slow.
-	plain, slowPlain ValueObserver
+	// when it has the optional ValueObserver method), slowPlain through slow.
+	plain, slowPlain valueObserver
 }
 
 func newInstrument[H any](r *Registry, d *Desc, fam Family[H], fallback func(*series[H]) H) *instrument[H] {
@@ -87,15 +85,28 @@ func (s *series[H]) with(kv []string) *series[H] {
 	}
 	labels := inst.desc.Labels
 	if len(kv) == 2*len(labels) {
-		if len(labels) <= recentLabels {
-			if found := inst.findRecent(kv); found != nil {
+		if len(labels) <= recentLabels && !inst.recent.off.Load() {
+			id := identity(inst.seed, kv)
+			if found := inst.recent.find(id, kv); found != nil {
 				return found
 			}
-		}
-		if found := inst.findInOrder(kv); found != nil {
+			if found := inst.findInOrder(kv); found != nil {
+				inst.recent.remember(id, kv, found)
+				return found
+			}
+		} else if found := inst.findInOrder(kv); found != nil {
 			return found
 		}
 	}
+	return s.withSlow(kv)
+}
+
+// withSlow is with for label sets not found in place: names out of
+// order, missing or undeclared, or a label set not yet made. It is apart
+// from with so that the hot path's frame holds no buffer to zero.
+func (s *series[H]) withSlow(kv []string) *series[H] {
+	inst := s.inst
+	labels := inst.desc.Labels
 	var buf [8]string
 	var vals []string
 	if len(labels) <= len(buf) {
@@ -132,10 +143,10 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 	labels := inst.desc.Labels
 	h := inst.seed
 	for i, l := range labels {
-		if kv[2*i] != l {
+		if !sameString(kv[2*i], l) {
 			return nil
 		}
-		h = hashString(h, kv[2*i+1])
+		h = hashShort(h, kv[2*i+1])
 	}
 	t := inst.table.Load()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -144,9 +155,6 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 			return nil
 		}
 		if s.hash == h && equalPairs(s.values, kv) {
-			if len(labels) <= recentLabels {
-				inst.remember(kv, s)
-			}
 			return s
 		}
 	}
@@ -154,7 +162,7 @@ func (inst *instrument[H]) findInOrder(kv []string) *series[H] {
 
 func equalPairs(vals, kv []string) bool {
 	for i, v := range vals {
-		if kv[2*i+1] != v {
+		if !sameString(kv[2*i+1], v) {
 			return false
 		}
 	}
@@ -218,7 +226,9 @@ func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
 // overflowSeries counts a label set past the limit and returns the series
 // that takes its values.
 func (inst *instrument[H]) overflowSeries() *series[H] {
-	inst.problem(ProblemCardinality, strconv.Itoa(inst.reg.limit))
+	if inst.count(ProblemCardinality) {
+		inst.report(ProblemCardinality, "limit "+strconv.Itoa(inst.reg.limit))
+	}
 	if s := inst.overflow.Load(); s != nil {
 		return s
 	}
@@ -250,9 +260,12 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	}
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.bind(own), true
-		if p, ok := any(s.h).(ValueObserverProvider); ok {
-			s.plain = p.ValueObserver()
-		} else if hh, ok := any(s.h).(HistogramHandle); ok {
+		if p, ok := any(s.h).(valueObserverProvider); ok {
+			if o := p.ValueObserver(); o != nil {
+				s.plain = o
+			}
+		}
+		if hh, ok := any(s.h).(HistogramHandle); ok && s.plain == nil {
 			s.plain = backgroundObserver{hh}
 		}
 	} else {
@@ -296,7 +309,11 @@ func (s *series[H]) bind() H {
 func (inst *instrument[H]) bind(values []string) H {
 	h := inst.fam.Bind(values)
 	if any(h) == nil {
-		inst.problem(ProblemBackend, "Bind returned a nil handle for "+strings.Join(values, ","))
+		// Reported here, counted per value dropped (dropBackend), as
+		// Stats.BackendDrops says.
+		if inst.first(ProblemBackend) {
+			inst.report(ProblemBackend, "Bind returned a nil handle for "+strings.Join(values, ","))
+		}
 		return any(dropBackend{inst.reg}).(H)
 	}
 	return h
@@ -304,11 +321,28 @@ func (inst *instrument[H]) bind(values []string) H {
 
 // problem counts p and reports it the first time this instrument meets it.
 func (inst *instrument[H]) problem(p Problem, detail string) {
-	inst.reg.problems[p].Add(1)
-	bit := uint32(1) << p
-	if inst.reported.Load()&bit != 0 || inst.reported.Or(bit)&bit != 0 {
-		return
+	if inst.count(p) {
+		inst.report(p, detail)
 	}
+}
+
+// count counts p and reports whether this is the first time this
+// instrument meets it, when the caller must report it. Callers whose
+// detail costs an allocation build it only then, so that a repeated
+// problem costs no allocation.
+func (inst *instrument[H]) count(p Problem) bool {
+	inst.reg.problems[p].Add(1)
+	return inst.first(p)
+}
+
+// first reports whether this is the first time this instrument meets p.
+func (inst *instrument[H]) first(p Problem) bool {
+	bit := uint32(1) << p
+	return inst.reported.Load()&bit == 0 && inst.reported.Or(bit)&bit == 0
+}
+
+// report hands the first occurrence of p to the error handler.
+func (inst *instrument[H]) report(p Problem, detail string) {
 	if inst.reg.onError != nil {
 		inst.reg.onError(&HotPathError{Metric: inst.name, Problem: p, Detail: strings.Clone(detail)})
 	}

@@ -185,3 +185,53 @@ func TestSpanLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockingKeepsEverySpan: with Blocking, spans that end while the
+// exporter is stuck and the queue is full wait for room; once the
+// exporter moves again every one is exported and none is dropped.
+func TestBlockingKeepsEverySpan(t *testing.T) {
+	w := &gatedWriter{gate: make(chan struct{})}
+	mb := metricstest.New()
+	tp, shutdown, err := tracing.NewProvider(context.Background(), tracing.Options{
+		Writer:             w,
+		Blocking:           true,
+		MaxQueueSize:       8,
+		MaxExportBatchSize: 4,
+		BatchTimeout:       time.Millisecond,
+		Registry:           metrics.New(mb),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	tr := tp.Tracer("test")
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for range n {
+			_, span := tr.Start(context.Background(), "span")
+			span.End()
+		}
+	}()
+	select {
+	case <-ended:
+		t.Fatal("100 spans ended into a queue of 8 with the exporter stuck: End did not wait")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(w.gate)
+	<-ended
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if got := mb.Counter(tracing.SpansExportedMetric); got != n {
+		t.Errorf("%s = %v, want %d", tracing.SpansExportedMetric, got, n)
+	}
+	if got := mb.Counter(tracing.SpansDroppedMetric, tracing.ReasonLabel, tracing.ReasonQueueFull); got != 0 {
+		t.Errorf("%s{queue_full} = %v, want 0", tracing.SpansDroppedMetric, got)
+	}
+	if written := strings.Count(w.buf.String(), `"SpanContext"`); written != n {
+		t.Errorf("%d spans written, want %d", written, n)
+	}
+}

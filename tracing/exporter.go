@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -238,4 +242,65 @@ func (e *bufferedExporter) Shutdown(ctx context.Context) error {
 		return err
 	}
 	return ferr
+}
+
+// exportTimeout bounds one export of concurrentExporter, as the batch
+// processor's own export timeout (the SDK's default, 30 s) bounds one
+// of its synchronous exports.
+const exportTimeout = 30 * time.Second
+
+// concurrentExporter lets the batch processor hand over a batch and go
+// back to filling the next one while up to cap(slots) exports are in
+// flight. The batch processor exports one batch at a time and waits for
+// the collector's answer before it starts the next: with a collector
+// that answers in milliseconds, that wait, not CPU, bounds the spans a
+// second a service can export, and the queue fills behind it.
+type concurrentExporter struct {
+	next  sdktrace.SpanExporter
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newConcurrentExporter(next sdktrace.SpanExporter, n int) *concurrentExporter {
+	return &concurrentExporter{next: next, slots: make(chan struct{}, n)}
+}
+
+// ExportSpans waits for a free slot (so that at most n batches are in
+// flight, and memory stays bounded), then exports a copy of spans, which
+// the batch processor reuses once this returns, on a goroutine of its
+// own. The outcome is counted by the countingExporter behind it and a
+// failure goes to otel.Handle, as the batch processor does with the
+// error it is returned.
+func (e *concurrentExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	batch := slices.Clone(spans)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() { <-e.slots }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportTimeout)
+		defer cancel()
+		if err := e.next.ExportSpans(ctx, batch); err != nil {
+			otel.Handle(err)
+		}
+	}()
+	return nil
+}
+
+// Shutdown waits, within ctx, for the exports in flight, then shuts the
+// exporter behind it down. Spans of exports still in flight when ctx
+// ends are counted as unsent at shutdown.
+func (e *concurrentExporter) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return e.next.Shutdown(ctx)
 }

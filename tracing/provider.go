@@ -97,8 +97,30 @@ type Options struct {
 
 	// MaxQueueSize bounds the spans that have ended and wait to be
 	// exported; zero means DefaultMaxQueueSize. A span that ends while
-	// the queue is full is dropped and counted (see Registry).
+	// the queue is full is dropped and counted (see Registry), or waits
+	// for room with Blocking.
 	MaxQueueSize int
+
+	// Blocking makes a span that ends while the queue is full wait for
+	// room instead of being dropped: no span is lost to a slow exporter,
+	// and the service slows down to what the exporter sustains (the
+	// wait is on the goroutine that ends the span, in a request). It
+	// suits a service that must keep every sampled span; without it,
+	// spans are dropped and counted (ReasonQueueFull) and requests never
+	// wait for the exporter.
+	Blocking bool
+
+	// ConcurrentExports is the most batches exported at once; zero
+	// means one. The SDK's batch processor exports one batch at a time
+	// and waits for the answer; with a collector that takes a few
+	// milliseconds to answer, that wait limits the spans a second the
+	// provider can export, whatever the CPU. With more than one, the
+	// processor hands a batch over and goes on with the next while up
+	// to ConcurrentExports batches are in flight (each still bounded by
+	// a 30 s timeout); shutdown waits for them. The spans in flight count
+	// against MaxQueueSize. Only shutdown waits for them: ForceFlush
+	// may return before the last exports are answered.
+	ConcurrentExports int
 
 	// MaxExportBatchSize is the most spans sent in one export; zero
 	// means DefaultMaxExportBatchSize. It is capped at MaxQueueSize.
@@ -210,11 +232,21 @@ func NewProvider(ctx context.Context, opts Options) (*sdktrace.TracerProvider, f
 		if timeout <= 0 {
 			timeout = DefaultBatchTimeout
 		}
-		cp.max = int64(queue)
-		cp.SpanProcessor = sdktrace.NewBatchSpanProcessor(cexp,
+		bo := []sdktrace.BatchSpanProcessorOption{
 			sdktrace.WithMaxQueueSize(queue),
 			sdktrace.WithMaxExportBatchSize(batch),
-			sdktrace.WithBatchTimeout(timeout))
+			sdktrace.WithBatchTimeout(timeout),
+		}
+		if opts.Blocking {
+			bo = append(bo, sdktrace.WithBlocking())
+		} else {
+			cp.max = int64(queue)
+		}
+		var bexp sdktrace.SpanExporter = cexp
+		if opts.ConcurrentExports > 1 {
+			bexp = newConcurrentExporter(cexp, opts.ConcurrentExports)
+		}
+		cp.SpanProcessor = sdktrace.NewBatchSpanProcessor(bexp, bo...)
 	}
 	sp = cp
 	sampler := opts.Sampler

@@ -7,15 +7,21 @@
 //   - counters with and without labels, exact;
 //   - gauges after Set and Add, negative values included, exact;
 //   - a histogram of 10 000 log-uniform values from 1 ms to 10 s: count
-//     exact, sum to 1e-9 relative, quantiles within the backend's error;
+//     exact, sum to 1e-9 relative, the 0.5, 0.9 and 0.99 quantiles within
+//     the backend's error;
 //   - concurrent writers, exact;
 //   - label values holding space, comma, '=', ':', '|', '#', quotes,
 //     backslash, newline and non-ASCII letters: read back intact or in
 //     the backend's documented sanitised form, and never as an extra
-//     series.
+//     series;
+//   - name collisions: a counter and a gauge of one full name declared
+//     through two Registries over one Backend either both succeed or the
+//     second fails with an error wrapping metrics.ErrConflict, and each
+//     pair in Harness.Collisions fails that way.
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -51,6 +57,12 @@ type Harness struct {
 	// SumTolerance is the relative error allowed on a histogram's sum
 	// (in the concurrent case too); zero means 1e-9.
 	SumTolerance float64
+	// Collisions are pairs of portable counter names that the backend
+	// documents as colliding after mapping to its convention (for
+	// Prometheus, "a.b" and "a_b"). The suite declares each pair through
+	// two Registries over one Backend and expects the second declaration
+	// to fail with an error wrapping metrics.ErrConflict.
+	Collisions [][2]string
 	// CounterValue returns the value the backend documents that a
 	// counter reads back as after deltas adding up to recorded were
 	// added (math.Floor for a backend whose counters are integers and
@@ -78,9 +90,13 @@ type HistogramReading struct {
 	Quantile func(q float64) (float64, error)
 }
 
-// AwkwardLabelValues are the label values the suite records, each of which
-// a careless line protocol would turn into an extra line, tag or field.
-var AwkwardLabelValues = []string{
+// AwkwardLabelValues returns the label values the suite records, each of
+// which a careless line protocol would turn into an extra line, tag or
+// field: a new slice on every call, for a backend's own tests of its
+// escaping.
+func AwkwardLabelValues() []string { return slices.Clone(awkwardLabelValues) }
+
+var awkwardLabelValues = []string{
 	"with space",
 	"comma,here",
 	"equals=here",
@@ -97,6 +113,9 @@ var AwkwardLabelValues = []string{
 // HistogramValues returns the suite's histogram workload: n values
 // log-uniform between 1 ms and 10 s, the same on every call.
 func HistogramValues(n int) []float64 {
+	if n <= 0 {
+		return nil
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	v := make([]float64, n)
 	for i := range v {
@@ -111,8 +130,8 @@ const (
 	histogramCount    = 10000
 )
 
-// Quantiles are the quantiles the suite checks.
-var Quantiles = []float64{0.5, 0.9, 0.99}
+// quantiles are the quantiles the suite checks.
+var quantiles = []float64{0.5, 0.9, 0.99}
 
 type workload struct {
 	plain, labelled, concurrent, awkward *metrics.CounterMetric
@@ -124,7 +143,13 @@ type workload struct {
 // Run records the workload into h.New's backend, collects and checks it.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
+	if h.New == nil || h.Collect == nil {
+		t.Fatal("backendtest: Harness.New and Harness.Collect are required")
+	}
 	b := h.New(t)
+	if b == nil {
+		t.Fatal("backendtest: Harness.New returned a nil Backend")
+	}
 	ns := h.Namespace
 	if ns == "" {
 		ns = fmt.Sprintf("bt%08x", rand.Uint32())
@@ -179,10 +204,9 @@ func Run(t *testing.T, h Harness) {
 		if got.Quantile == nil {
 			t.Fatal("harness checks quantiles but the reading has none")
 		}
-		sorted := slices.Clone(w.values)
-		slices.Sort(sorted)
-		for _, q := range Quantiles {
-			exact := sorted[metricstest.NearestRank(q, len(sorted))]
+		all := metricstest.HistogramSnapshot{Values: w.values}
+		for _, q := range quantiles {
+			exact := all.Quantile(q)
 			est, err := got.Quantile(q)
 			if err != nil {
 				t.Errorf("quantile %v: %v", q, err)
@@ -216,13 +240,39 @@ func Run(t *testing.T, h Harness) {
 			sanitize = func(s string) string { return s }
 		}
 		var want []map[string]string
-		for i, v := range AwkwardLabelValues {
+		for i, v := range awkwardLabelValues {
 			l := map[string]string{"value": sanitize(v)}
 			want = append(want, l)
 			expectValue(t, r, desc(w.awkward), l, counter(float64(i+1)))
 		}
 		expectSeries(t, r, desc(w.awkward), want)
 	})
+	t.Run("name collisions", func(t *testing.T) {
+		checkCollisions(t, b, ns, h.Collisions)
+	})
+}
+
+// checkCollisions declares colliding names through two Registries over
+// b, so that only the backend can see the collision.
+func checkCollisions(t *testing.T, b metrics.Backend, ns string, pairs [][2]string) {
+	t.Helper()
+	first := metrics.New(b, metrics.WithNamespace(ns))
+	second := metrics.New(b, metrics.WithNamespace(ns))
+	if _, err := first.NewCounter(metrics.Opts{Name: "collide", Help: "A counter."}); err != nil {
+		t.Fatalf("declare counter collide: %v", err)
+	}
+	if _, err := second.NewGauge(metrics.Opts{Name: "collide", Help: "A gauge of the counter's name."}); err != nil && !errors.Is(err, metrics.ErrConflict) {
+		t.Errorf("gauge of a counter's name refused with %v, which does not wrap metrics.ErrConflict", err)
+	}
+	for i, p := range pairs {
+		if _, err := first.NewCounter(metrics.Opts{Name: p[0], Help: "First of a colliding pair."}); err != nil {
+			t.Errorf("pair %d: declare %q: %v", i, p[0], err)
+			continue
+		}
+		if _, err := second.NewCounter(metrics.Opts{Name: p[1], Help: "Second of a colliding pair."}); !errors.Is(err, metrics.ErrConflict) {
+			t.Errorf("pair %d: %q after %q: err = %v, want one wrapping metrics.ErrConflict", i, p[1], p[0], err)
+		}
+	}
 }
 
 func declare(t *testing.T, reg *metrics.Registry) *workload {
@@ -291,7 +341,7 @@ func (w *workload) record() {
 	}
 	wg.Wait()
 
-	for i, v := range AwkwardLabelValues {
+	for i, v := range awkwardLabelValues {
 		w.awkward.With("value", v).Add(float64(i + 1))
 	}
 }

@@ -2,6 +2,9 @@ package backendtest_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/obskit/obskit/backends/backendtest"
@@ -59,4 +62,42 @@ func (r memReader) Series(d *metrics.Desc) ([]map[string]string, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// TestZeroArguments: the package's constructors with zero and nil
+// arguments return documented values, and Run with a zero Harness fails
+// the test with a message instead of panicking. Run is checked in a
+// child process, since a failing Run fails the test that calls it.
+func TestZeroArguments(t *testing.T) {
+	if os.Getenv("BACKENDTEST_ZERO_HARNESS") == "1" {
+		backendtest.Run(t, backendtest.Harness{})
+		return
+	}
+	if v := backendtest.HistogramValues(0); v != nil {
+		t.Errorf("HistogramValues(0) = %v, want nil", v)
+	}
+	if v := backendtest.HistogramValues(-1); v != nil {
+		t.Errorf("HistogramValues(-1) = %v, want nil", v)
+	}
+	if err := backendtest.RelativeError(0)(0.5, 1, 1); err != nil {
+		t.Errorf("RelativeError(0) of an exact reading: %v", err)
+	}
+	if err := backendtest.WithinBucket(nil)(0.5, 1, 2); err != nil {
+		t.Errorf("WithinBucket(nil): one bucket holds everything, got %v", err)
+	}
+	a := backendtest.AwkwardLabelValues()
+	a[0] = "changed"
+	if backendtest.AwkwardLabelValues()[0] == "changed" {
+		t.Error("AwkwardLabelValues returned the suite's own slice")
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestZeroArguments$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "BACKENDTEST_ZERO_HARNESS=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("Run with a zero Harness passed:\n%s", out)
+	}
+	if strings.Contains(string(out), "panic:") || !strings.Contains(string(out), "Harness.New and Harness.Collect are required") {
+		t.Errorf("Run with a zero Harness:\n%s", out)
+	}
 }

@@ -32,7 +32,7 @@ func TestMetricName(t *testing.T) {
 }
 
 func FuzzTagValue(f *testing.F) {
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		f.Add(v)
 	}
 	f.Add(`b"x"`)

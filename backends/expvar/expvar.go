@@ -45,20 +45,21 @@
 //	"addsvc.requests": {"method=GET,code=200": 3, "method=POST,code=500": 7.25}
 //	"addsvc.in_flight": {"": 2}
 //	"addsvc.latency": {"route=/a": {"count": 10000, "sum": 11012.01, "min": 0.001001,
-//	    "max": 9.991, "p50": 0.09952, "p90": 4.040, "p95": 6.499, "p99": 9.103}}
+//	    "max": 9.991, "p50": 0.09952, "p90": 4.04, "p95": 6.499, "p99": 9.103}}
 //
 // Counters and gauges are JSON numbers, in Go's shortest representation,
 // so they parse back exactly. A histogram is an object with its exact
 // count, sum, min and max and the 0.5, 0.9, 0.95 and 0.99 quantiles from
 // a relative-error sketch (internal/sketch; within Options.RelativeAccuracy
-// of the exact nearest-rank quantiles). A value that is not finite (an
+// of the exact nearest-rank quantiles), written with the significant
+// digits that accuracy supports and two more (4 at the default 1%), so
+// that the same values read the same on every platform. A value that is not finite (an
 // empty histogram's min, max and quantiles; a gauge added past the
 // float64 range) is null, since JSON has no NaN or infinity.
 package expvar
 
 import (
 	"context"
-	"errors"
 	stdexpvar "expvar"
 	"fmt"
 	"math"
@@ -78,8 +79,9 @@ import (
 const DefaultRelativeAccuracy = 0.01
 
 // ErrAlreadyPublished reports a declaration whose full name is already
-// published in the process's expvar registry.
-var ErrAlreadyPublished = errors.New("expvar: name already published")
+// published in the process's expvar registry. It wraps
+// metrics.ErrConflict, as every backend's name collision does.
+var ErrAlreadyPublished = fmt.Errorf("expvar: name already published: %w", metrics.ErrConflict)
 
 // publishMu serialises the check-then-publish on expvar's process-global
 // registry across every Backend; being as global as what it guards, it
@@ -103,7 +105,12 @@ type Options struct {
 }
 
 // Backend publishes instruments in the process's expvar registry. It
-// implements metrics.Backend and is safe for concurrent use.
+// implements metrics.Backend and is safe for concurrent use. The zero
+// value is a Backend with the default Options, as New(Options{}) makes.
+//
+// It does not implement metrics.Undeclarer: expvar cannot unpublish, so
+// metrics.Tee declares on it after the backends that can take a
+// declaration back.
 type Backend struct {
 	accuracy    float64
 	processVars bool
@@ -136,6 +143,9 @@ func New(o Options) (*Backend, error) {
 // library's /debug/vars. With Options.ProcessVars it is expvar.Handler,
 // which serves every variable of the process.
 func (b *Backend) Handler() http.Handler {
+	if b == nil {
+		return http.NotFoundHandler()
+	}
 	if b.processVars {
 		return stdexpvar.Handler()
 	}
@@ -188,7 +198,17 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 }
 
 func (b *Backend) declare(d *metrics.Desc) (*family, error) {
-	f := &family{desc: d, accuracy: b.accuracy, series: make(map[string]*series)}
+	switch {
+	case b == nil:
+		return nil, fmt.Errorf("expvar: %w: nil Backend", metrics.ErrInvalidOption)
+	case d == nil:
+		return nil, fmt.Errorf("expvar: %w: nil Desc", metrics.ErrInvalidOption)
+	}
+	acc := b.accuracy
+	if acc == 0 { // the zero Backend
+		acc = DefaultRelativeAccuracy
+	}
+	f := &family{desc: d, accuracy: acc, digits: quantileDigits(acc), series: make(map[string]*series)}
 	name := d.FullName(".")
 	if err := publish(name, f); err != nil {
 		return nil, fmt.Errorf("expvar: declare %s %q: %w", d.Kind, name, err)
@@ -224,6 +244,7 @@ func publish(name string, v stdexpvar.Var) (err error) {
 type family struct {
 	desc     *metrics.Desc
 	accuracy float64
+	digits   int // significant digits of a quantile; see quantileDigits
 
 	mu     sync.RWMutex
 	series map[string]*series // by key
@@ -291,7 +312,7 @@ func (f *family) String() string {
 			b = append(b, `,"`...)
 			b = append(b, q.key...)
 			b = append(b, `":`...)
-			b = appendNumber(b, snap.Quantile(q.q))
+			b = appendQuantile(b, snap.Quantile(q.q), f.digits, snap.Min(), snap.Max())
 		}
 		b = append(b, '}')
 	}
@@ -304,6 +325,30 @@ var quantiles = [...]struct {
 	key string
 	q   float64
 }{{"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}}
+
+// quantileDigits returns the significant digits a quantile is written
+// with: those the relative accuracy supports, and two more, so that
+// rounding adds at most a twentieth of the accuracy to the error. The
+// digits beyond would be noise, and they differ from one platform to
+// another (math.Log is assembly on some, Go on others).
+func quantileDigits(accuracy float64) int {
+	return min(17, int(math.Ceil(-math.Log10(accuracy)))+2)
+}
+
+// appendQuantile appends a quantile rounded to digits significant
+// digits, in Go's shortest form of the rounded value, kept within
+// [lo, hi], the exact minimum and maximum.
+func appendQuantile(b []byte, v float64, digits int, lo, hi float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	var buf [32]byte
+	r, err := strconv.ParseFloat(string(strconv.AppendFloat(buf[:0], v, 'e', digits-1, 64)), 64)
+	if err != nil {
+		r = v
+	}
+	return strconv.AppendFloat(b, max(lo, min(hi, r)), 'g', -1, 64)
+}
 
 // appendNumber appends v as a JSON number, or null when it is not finite.
 func appendNumber(b []byte, v float64) []byte {

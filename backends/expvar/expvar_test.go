@@ -18,6 +18,7 @@ import (
 	"github.com/obskit/obskit/backends/backendtest"
 	"github.com/obskit/obskit/backends/expvar"
 	"github.com/obskit/obskit/metrics"
+	"github.com/obskit/obskit/metrics/metricstest"
 )
 
 func newBackend(t *testing.T) *expvar.Backend {
@@ -241,7 +242,7 @@ func TestJSON(t *testing.T) {
 		{ns + ".requests", `{"env=prod,zone=eu\\,1,method=GET,path=/a\\=b\\,c\\\\d":3,"env=prod,zone=eu\\,1,method=POST,path=new\nline \"q\"":0.5}`},
 		{ns + ".bare.level", `{"":-1e-07}`},
 		{ns + ".bare.big", `{"":null}`},
-		{ns + ".bare.latency", `{"route=/x":{"count":4,"sum":10,"min":1,"max":4,"p50":1.981381285354422,"p90":4,"p95":4,"p99":4}}`},
+		{ns + ".bare.latency", `{"route=/x":{"count":4,"sum":10,"min":1,"max":4,"p50":1.994,"p90":4,"p95":4,"p99":4}}`},
 		{ns + ".empty", `{"route=/empty":{"count":0,"sum":0,"min":null,"max":null,"p50":null,"p90":null,"p95":null,"p99":null}}`},
 	}
 	for _, tt := range tests {
@@ -285,6 +286,9 @@ func TestDuplicatePublish(t *testing.T) {
 			err := tt.declare()
 			if !errors.Is(err, expvar.ErrAlreadyPublished) {
 				t.Fatalf("error = %v, want ErrAlreadyPublished", err)
+			}
+			if !errors.Is(err, metrics.ErrConflict) {
+				t.Fatalf("error = %v, want one wrapping metrics.ErrConflict", err)
 			}
 		})
 	}
@@ -348,7 +352,7 @@ func TestKeyRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		key := expvar.FormatKey(nil, []string{"v", "w"}, []string{v, v})
 		got, err := expvar.ParseKey(key)
 		if err != nil || len(got) != 2 || got[0].Value != v || got[1].Value != v {
@@ -366,7 +370,7 @@ func TestParseKeyErrors(t *testing.T) {
 }
 
 func FuzzKey(f *testing.F) {
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		f.Add(v, `\`+v)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -380,4 +384,85 @@ func FuzzKey(f *testing.F) {
 		}
 		_, _ = expvar.ParseKey(a) // never panics
 	})
+}
+
+// TestZeroAndNil: the zero Backend works as New(Options{}) does; a nil
+// Backend and a nil Desc give errors, never a panic.
+func TestZeroAndNil(t *testing.T) {
+	ns := uniqueNamespace("zero")
+	var zero expvar.Backend
+	h, err := metrics.New(&zero, metrics.WithNamespace(ns)).NewHistogram(metrics.Opts{Name: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 5; v++ {
+		h.Observe(float64(v))
+	}
+	if got := readHistogram(t, ns+".h", "")["count"]; got != 5.0 {
+		t.Errorf("count = %v, want 5", got)
+	}
+	var nilBackend *expvar.Backend
+	rec := httptest.NewRecorder()
+	nilBackend.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/vars", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("nil Backend's Handler answered %d, want 404", rec.Code)
+	}
+	reg := metrics.New(nilBackend, metrics.WithNamespace(ns))
+	_, ec := reg.NewCounter(metrics.Opts{Name: "c"})
+	_, eg := reg.NewGauge(metrics.Opts{Name: "g"})
+	_, eh := reg.NewHistogram(metrics.Opts{Name: "h2"})
+	for i, err := range []error{ec, eg, eh} {
+		if !errors.Is(err, metrics.ErrInvalidOption) {
+			t.Errorf("nil Backend: constructor %d: err = %v, want ErrInvalidOption", i, err)
+		}
+	}
+	for i, err := range []error{
+		func() error { _, err := zero.DeclareCounter(nil); return err }(),
+		func() error { _, err := zero.DeclareGauge(nil); return err }(),
+		func() error { _, err := zero.DeclareHistogram(nil); return err }(),
+	} {
+		if !errors.Is(err, metrics.ErrInvalidOption) {
+			t.Errorf("nil Desc: declaration %d: err = %v, want ErrInvalidOption", i, err)
+		}
+	}
+}
+
+// TestTeeWithExpvarRefusing: expvar refuses "cmdline", which it
+// publishes itself; the other backend of the Tee must not keep the
+// declaration, whatever order the backends were given in.
+func TestTeeWithExpvarRefusing(t *testing.T) {
+	for _, order := range []string{"expvar last", "expvar first"} {
+		t.Run(order, func(t *testing.T) {
+			mem := metricstest.New()
+			tee := metrics.Tee(mem, newBackend(t))
+			if order == "expvar first" {
+				tee = metrics.Tee(newBackend(t), mem)
+			}
+			_, err := metrics.New(tee).NewGauge(metrics.Opts{Name: "cmdline"})
+			if !errors.Is(err, metrics.ErrConflict) {
+				t.Fatalf("err = %v, want ErrConflict from expvar", err)
+			}
+			if d := mem.Desc("cmdline"); d != nil {
+				t.Fatalf("the in-memory backend kept %+v", d)
+			}
+			if _, err := metrics.New(mem).NewCounter(metrics.Opts{Name: "cmdline"}); err != nil {
+				t.Errorf("a later declaration conflicts with the half-made one: %v", err)
+			}
+		})
+	}
+}
+
+// readHistogram returns the JSON members of one histogram series, read
+// from the published variable.
+func readHistogram(t *testing.T, name, key string) map[string]any {
+	t.Helper()
+	v := stdexpvar.Get(name)
+	if v == nil {
+		t.Fatalf("%s not published", name)
+	}
+	var series map[string]map[string]any
+	if err := json.Unmarshal([]byte(v.String()), &series); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return series[key]
 }

@@ -47,7 +47,7 @@ func TestLineMatchesClientLibrary(t *testing.T) {
 	fields := []field{{"count", 3}, {"max", 2.5}, {"min", 1e-9}, {"p50", 1}, {"p90", 2}, {"p95", 2.25}, {"p99", 2.5}, {"sum", 123456789.125}}
 	for _, lv := range append([][]string{{"GET", "/a"}, {"", "/b"}}, func() [][]string {
 		var out [][]string
-		for _, v := range backendtest.AwkwardLabelValues {
+		for _, v := range backendtest.AwkwardLabelValues() {
 			out = append(out, []string{v, `x\`})
 		}
 		return out
@@ -67,7 +67,7 @@ func TestLineMatchesClientLibrary(t *testing.T) {
 
 func TestLineParsesBackToOnePoint(t *testing.T) {
 	d := &metrics.Desc{Kind: metrics.KindCounter, Name: "requests", Labels: []string{"value"}}
-	for _, v := range append(backendtest.AwkwardLabelValues, `end\`, `a\,b`, `a\ b`, `a\=b`, "tab\there", "\r\n", `\\`) {
+	for _, v := range append(backendtest.AwkwardLabelValues(), `end\`, `a\,b`, `a\ b`, `a\=b`, "tab\there", "\r\n", `\\`) {
 		line, _ := appendPoint(nil, seriesKey(d, []string{v}), []field{{"count", 1}}, time.Unix(1, 0), 1)
 		pts, err := models.ParsePointsString(string(line))
 		if err != nil {
@@ -96,7 +96,7 @@ func TestNaNFieldsAreLeftOut(t *testing.T) {
 }
 
 func FuzzSanitizeTagValue(f *testing.F) {
-	for _, v := range backendtest.AwkwardLabelValues {
+	for _, v := range backendtest.AwkwardLabelValues() {
 		f.Add(v)
 	}
 	f.Add(`x\`)

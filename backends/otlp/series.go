@@ -218,14 +218,14 @@ const linearSearchBuckets = 35
 // Observe implements metrics.HistogramHandle.
 func (h *histogram) Observe(_ context.Context, v float64) { h.observe(v) }
 
-// ValueObserver implements metrics.ValueObserverProvider: the Registry
-// then records observations without a context with no detour.
-func (h *histogram) ValueObserver() metrics.ValueObserver { return (*histogramObserver)(h) }
+// ValueObserver is metrics.HistogramHandle's optional method: the
+// Registry then records observations without a context with no detour.
+func (h *histogram) ValueObserver() interface{ Observe(float64) } { return (*histogramObserver)(h) }
 
 // histogramObserver is a histogram observed with no context.
 type histogramObserver histogram
 
-// Observe implements metrics.ValueObserver.
+// Observe records v, as histogram.Observe does.
 func (o *histogramObserver) Observe(v float64) { (*histogram)(o).observe(v) }
 
 func (h *histogram) observe(v float64) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,7 +22,7 @@ import (
 // scrapeTarget is where the integration test serves Handler; the server
 // that scripts/servers/prometheus.sh starts scrapes it every second as
 // job "obskit".
-const scrapeTarget = "127.0.0.1:19101"
+const scrapeTarget = itest.ScrapeTarget
 
 // scrapeWait bounds how long a test waits for Prometheus to scrape what
 // it recorded: a scrape a second, the first ~5 s after the server starts.
@@ -45,6 +44,7 @@ func TestIntegration(t *testing.T) {
 				return api
 			},
 			CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
+			Collisions:    [][2]string{{"a.b", "a_b"}},
 		})
 	})
 
@@ -103,7 +103,7 @@ func TestIntegrationPromtool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range backendtest.AwkwardLabelValues {
+		for _, v := range backendtest.AwkwardLabelValues() {
 			c.With("http.request.method", "GET", "value", v).Add(1)
 		}
 	}
@@ -144,15 +144,7 @@ func TestIntegrationPromtool(t *testing.T) {
 
 func serveTarget(t *testing.T, b *Backend) {
 	t.Helper()
-	ln, err := net.Listen("tcp", scrapeTarget)
-	if err != nil {
-		t.Fatalf("serve the scrape target %s: %v (is another integration test running?)", scrapeTarget, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", b.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	itest.ServeScrapeTarget(t, b.Handler(), 2*time.Minute)
 }
 
 // promAPI reads back through Prometheus' HTTP API. It is a

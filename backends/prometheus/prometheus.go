@@ -1,8 +1,10 @@
 // Package prometheus is the obskit metrics backend over Prometheus'
-// client_golang. It declares each instrument as a client_golang Vec on a
-// registry of its own (or the user's), binds one client_golang child per
-// label set, and serves the registry with promhttp, OpenMetrics included,
-// so that histograms carry exemplars linking a latency to its trace.
+// client_golang. It registers each instrument on a registry of its own
+// (or the user's): gauges and histograms as a client_golang GaugeVec or
+// HistogramVec with one client_golang child per label set, counters as a
+// collector of this package's own (see Hot path). It serves the registry
+// with promhttp, OpenMetrics included, so that histograms carry
+// exemplars linking a latency to its trace.
 //
 //	b, err := prometheus.New(prometheus.Options{})
 //	reg := metrics.New(b, metrics.WithNamespace("addsvc"))
@@ -35,8 +37,9 @@
 // name, a label that maps to a name Prometheus reserves ("__…"), and two
 // instruments of one Backend whose names collide after mapping (including
 // a name that clashes with a histogram's _bucket, _count or _sum series)
-// are errors from the Registry's constructor. The exposition passes
-// `promtool check metrics` without lint problems.
+// are errors from the Registry's constructor: the collisions wrap
+// metrics.ErrConflict, the labels metrics.ErrInvalidLabel. The exposition
+// passes `promtool check metrics` without lint problems.
 //
 // # Registration
 //
@@ -47,7 +50,8 @@
 // HistogramVec of the same name, help and labels that the user
 // registered (a HistogramVec keeps the buckets it was made with). A
 // conflicting one (another kind, help, labels, or, from another Backend,
-// other unit or buckets) is an error from the Registry's constructor.
+// other unit or buckets) is an error from the Registry's constructor
+// that wraps metrics.ErrConflict.
 // Nothing panics, and nothing is registered on client_golang's global
 // DefaultRegisterer unless the user passes it.
 //
@@ -134,23 +138,31 @@ type Backend struct {
 
 	mu     sync.Mutex
 	series map[string]*metrics.Desc // name of every series declared → its instrument
+	own    map[*metrics.Desc]prom.Collector
 }
 
-var _ metrics.Backend = (*Backend)(nil)
+var (
+	_ metrics.Backend    = (*Backend)(nil)
+	_ metrics.Undeclarer = (*Backend)(nil)
+	// The optional method of metrics.HistogramHandle.
+	_ interface {
+		ValueObserver() interface{ Observe(float64) }
+	} = (*histogram)(nil)
+)
 
 // New returns a Backend configured by o.
 func New(o Options) (*Backend, error) {
-	b := &Backend{reg: o.Registerer, gather: o.Gatherer, series: make(map[string]*metrics.Desc)}
+	b := &Backend{reg: o.Registerer, gather: o.Gatherer, series: make(map[string]*metrics.Desc), own: make(map[*metrics.Desc]prom.Collector)}
 	switch {
 	case b.reg == nil && b.gather != nil:
-		return nil, errors.New("prometheus: Options.Gatherer set without Options.Registerer: the Backend's own registry would not be served")
+		return nil, fmt.Errorf("prometheus: %w: Options.Gatherer set without Options.Registerer: the Backend's own registry would not be served", metrics.ErrInvalidOption)
 	case b.reg == nil:
 		r := prom.NewRegistry()
 		b.reg, b.gather = r, r
 	case b.gather == nil:
 		g, ok := b.reg.(prom.Gatherer)
 		if !ok {
-			return nil, fmt.Errorf("prometheus: Options.Registerer %T is not a Gatherer: set Options.Gatherer", b.reg)
+			return nil, fmt.Errorf("prometheus: %w: Options.Registerer %T is not a Gatherer: set Options.Gatherer", metrics.ErrInvalidOption, b.reg)
 		}
 		b.gather = g
 	}
@@ -164,7 +176,7 @@ func New(o Options) (*Backend, error) {
 			b.native = DefaultNativeHistogramBucketFactor
 		}
 		if !(b.native > 1) || b.native > 2 {
-			return nil, fmt.Errorf("prometheus: NativeHistogramBucketFactor %v, want more than 1 and at most 2", o.NativeHistogramBucketFactor)
+			return nil, fmt.Errorf("prometheus: %w: NativeHistogramBucketFactor %v, want more than 1 and at most 2", metrics.ErrInvalidOption, o.NativeHistogramBucketFactor)
 		}
 		b.maxNat = o.NativeHistogramMaxBuckets
 		if b.maxNat == 0 {
@@ -181,8 +193,14 @@ func New(o Options) (*Backend, error) {
 }
 
 // Handler serves the Gatherer in the Prometheus text, OpenMetrics text
-// (with exemplars) or protobuf format, as the scraper asks.
-func (b *Backend) Handler() http.Handler { return b.handler }
+// (with exemplars) or protobuf format, as the scraper asks. A Backend not
+// made by New serves 404.
+func (b *Backend) Handler() http.Handler {
+	if b == nil || b.handler == nil {
+		return http.NotFoundHandler()
+	}
+	return b.handler
+}
 
 // DeclareCounter implements metrics.Backend with a collector of its own
 // (see counters), or reuses a CounterVec of the same shape that the user
@@ -244,14 +262,20 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 
 // reserve maps d's names and claims the names of its series in b.
 func (b *Backend) reserve(d *metrics.Desc) (name string, labels []string, consts prom.Labels, err error) {
+	switch {
+	case b == nil || b.reg == nil:
+		return "", nil, nil, fmt.Errorf("prometheus: %w: Backend not made by New", metrics.ErrInvalidOption)
+	case d == nil:
+		return "", nil, nil, fmt.Errorf("prometheus: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	full := d.FullName(".")
 	name = metricName(d)
 	if !validMetricName(name) {
-		return "", nil, nil, fmt.Errorf("prometheus: declare %q: name maps to %q, not a valid Prometheus name", full, name)
+		return "", nil, nil, fmt.Errorf("prometheus: declare %q: %w: maps to %q, not a valid Prometheus name", full, metrics.ErrInvalidName, name)
 	}
 	labels, consts, err = labelNames(d)
 	if err != nil {
-		return "", nil, nil, fmt.Errorf("prometheus: declare %q: %w", full, err)
+		return "", nil, nil, fmt.Errorf("prometheus: declare %q: %w: %w", full, metrics.ErrInvalidLabel, err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -260,7 +284,7 @@ func (b *Backend) reserve(d *metrics.Desc) (name string, labels []string, consts
 		// The same instrument declared again (by a second Registry over
 		// b) is checked by register.
 		if od, ok := b.series[n]; ok && (od.FullName(".") != full || od.Kind != d.Kind) {
-			return "", nil, nil, fmt.Errorf("prometheus: declare %q: series %q collides with %s %q", full, n, od.Kind, od.FullName("."))
+			return "", nil, nil, fmt.Errorf("prometheus: declare %q: %w: series %q collides with %s %q", full, metrics.ErrConflict, n, od.Kind, od.FullName("."))
 		}
 	}
 	for _, n := range series {
@@ -288,6 +312,9 @@ func seriesNames(k metrics.Kind, name string) []string {
 func (b *Backend) register(d *metrics.Desc, name string, c prom.Collector) (prom.Collector, error) {
 	err := b.reg.Register(c)
 	if err == nil {
+		b.mu.Lock()
+		b.own[d] = c
+		b.mu.Unlock()
 		return c, nil
 	}
 	var are prom.AlreadyRegisteredError
@@ -299,7 +326,7 @@ func (b *Backend) register(d *metrics.Desc, name string, c prom.Collector) (prom
 		if same(prev, c) {
 			return prev, nil
 		}
-		return nil, fmt.Errorf("%s %q was declared differently (kind, unit or buckets) by another Backend on this Registerer", pd.Kind, pd.FullName("."))
+		return nil, fmt.Errorf("%w: %s %q was declared differently (kind, unit or buckets) by another Backend on this Registerer", metrics.ErrConflict, pd.Kind, pd.FullName("."))
 	}
 	return prev, err // a Vec the user registered: the caller accepts its own kind
 }
@@ -317,7 +344,36 @@ func (b *Backend) conflict(d *metrics.Desc, name string, existing prom.Collector
 	if existing != nil {
 		err = fmt.Errorf("a %T is already registered as %q", existing, name)
 	}
+	if !errors.Is(err, metrics.ErrConflict) {
+		// client_golang refuses a collector whose name it already holds
+		// with other labels, help or kind.
+		err = fmt.Errorf("%w: %w", metrics.ErrConflict, err)
+	}
 	return fmt.Errorf("prometheus: declare %q: %w", d.FullName("."), err)
+}
+
+// Undeclare implements metrics.Undeclarer: it unregisters the collector
+// declared for d, if this Backend registered it (one it reused is left
+// to its owner), and releases the names of its series. client_golang's
+// Registry keeps the help and label names it has seen under a name for
+// its whole life, so a later declaration of the same name there must
+// keep them; any other name, and the same name as another kind, is free.
+func (b *Backend) Undeclare(d *metrics.Desc) {
+	if b == nil || b.reg == nil || d == nil {
+		return
+	}
+	b.mu.Lock()
+	c := b.own[d]
+	delete(b.own, d)
+	for _, n := range seriesNames(d.Kind, metricName(d)) {
+		if b.series[n] == d {
+			delete(b.series, n)
+		}
+	}
+	b.mu.Unlock()
+	if c != nil {
+		b.reg.Unregister(c)
+	}
 }
 
 // same reports whether two of this package's families were declared
@@ -436,10 +492,11 @@ func (h *histogram) Observe(ctx context.Context, v float64) {
 	h.obs.Observe(v)
 }
 
-// ValueObserver returns client_golang's child itself, which the Registry
-// calls for observations made without a context: they take no exemplar,
-// so nothing stands between them and client_golang.
-func (h *histogram) ValueObserver() metrics.ValueObserver { return h.obs }
+// ValueObserver is the optional method of metrics.HistogramHandle: it
+// returns client_golang's child itself, which the Registry calls for
+// observations made without a context. They take no exemplar, so nothing
+// stands between them and client_golang.
+func (h *histogram) ValueObserver() interface{ Observe(float64) } { return h.obs }
 
 // exemplarDue reports whether v's bucket may take an exemplar now, and
 // if so claims it, so that concurrent observers attach only one.

@@ -99,7 +99,7 @@ func TestDeclareErrors(t *testing.T) {
 		{"reserved label after mapping", metrics.Opts{Name: "b", Labels: []string{"_._x"}}, `reserves`},
 	} {
 		_, err := reg.NewCounter(c.o)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "prometheus: declare") {
+		if !errors.Is(err, metrics.ErrInvalidLabel) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "prometheus: declare") {
 			t.Errorf("%s: err = %v, want one containing %q", c.what, err, c.want)
 		}
 	}
@@ -109,16 +109,16 @@ func TestDeclareErrors(t *testing.T) {
 	if _, err := reg.NewCounter(metrics.Opts{Name: "x.y"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.NewCounter(metrics.Opts{Name: "x_y"}); err == nil || !strings.Contains(err.Error(), `collides with counter "x.y"`) {
+	if _, err := reg.NewCounter(metrics.Opts{Name: "x_y"}); !errors.Is(err, metrics.ErrConflict) || !strings.Contains(err.Error(), `collides with counter "x.y"`) {
 		t.Errorf("x_y after x.y: err = %v", err)
 	}
-	if _, err := reg.NewGauge(metrics.Opts{Name: "x.y.total"}); err == nil || !strings.Contains(err.Error(), "collides") {
+	if _, err := reg.NewGauge(metrics.Opts{Name: "x.y.total"}); !errors.Is(err, metrics.ErrConflict) || !strings.Contains(err.Error(), "collides") {
 		t.Errorf("gauge x.y.total after counter x.y: err = %v", err)
 	}
 	if _, err := reg.NewHistogram(metrics.Opts{Name: "lat", Unit: metrics.UnitSeconds}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.NewGauge(metrics.Opts{Name: "lat.seconds.count"}); err == nil || !strings.Contains(err.Error(), `series "lat_seconds_count" collides with histogram "lat"`) {
+	if _, err := reg.NewGauge(metrics.Opts{Name: "lat.seconds.count"}); !errors.Is(err, metrics.ErrConflict) || !strings.Contains(err.Error(), `series "lat_seconds_count" collides with histogram "lat"`) {
 		t.Errorf("gauge lat.seconds.count after histogram lat: err = %v", err)
 	}
 	// A failed declaration leaves nothing behind.
@@ -139,14 +139,14 @@ func TestDeclareErrors(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	if _, err := New(Options{Gatherer: prom.NewRegistry()}); err == nil {
-		t.Error("Gatherer without Registerer: no error")
+	if _, err := New(Options{Gatherer: prom.NewRegistry()}); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Errorf("Gatherer without Registerer: err = %v, want ErrInvalidOption", err)
 	}
-	if _, err := New(Options{Registerer: prom.WrapRegistererWithPrefix("x_", prom.NewRegistry())}); err == nil {
-		t.Error("Registerer that is no Gatherer, without Gatherer: no error")
+	if _, err := New(Options{Registerer: prom.WrapRegistererWithPrefix("x_", prom.NewRegistry())}); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Errorf("Registerer that is no Gatherer, without Gatherer: err = %v, want ErrInvalidOption", err)
 	}
 	for _, f := range []float64{-1, 1, 3} {
-		if _, err := New(Options{NativeHistograms: true, NativeHistogramBucketFactor: f}); err == nil {
+		if _, err := New(Options{NativeHistograms: true, NativeHistogramBucketFactor: f}); !errors.Is(err, metrics.ErrInvalidOption) {
 			t.Errorf("bucket factor %v: no error", f)
 		}
 	}
@@ -193,7 +193,7 @@ func TestAlreadyRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	hopts.Buckets = []float64{1, 3}
-	if _, err := metrics.New(b2).NewHistogram(hopts); err == nil || !strings.Contains(err.Error(), `prometheus: declare "lat"`) {
+	if _, err := metrics.New(b2).NewHistogram(hopts); !errors.Is(err, metrics.ErrConflict) || !strings.Contains(err.Error(), `prometheus: declare "lat"`) {
 		t.Errorf("histogram with other buckets: err = %v", err)
 	}
 
@@ -211,13 +211,13 @@ func TestAlreadyRegistered(t *testing.T) {
 
 	// One of another kind, other help or other labels is an error.
 	user.MustRegister(prom.NewGaugeVec(prom.GaugeOpts{Name: "hits_total", Help: "Hits."}, nil))
-	if _, err := metrics.New(b1).NewCounter(metrics.Opts{Name: "hits", Help: "Hits."}); err == nil || !strings.Contains(err.Error(), "GaugeVec is already registered") {
+	if _, err := metrics.New(b1).NewCounter(metrics.Opts{Name: "hits", Help: "Hits."}); !errors.Is(err, metrics.ErrConflict) || !strings.Contains(err.Error(), "GaugeVec is already registered") {
 		t.Errorf("counter over a GaugeVec: err = %v", err)
 	}
-	if _, err := metrics.New(b2).NewGauge(metrics.Opts{Name: "depth", Help: "Other help.", Labels: []string{"queue"}}); err == nil {
+	if _, err := metrics.New(b2).NewGauge(metrics.Opts{Name: "depth", Help: "Other help.", Labels: []string{"queue"}}); !errors.Is(err, metrics.ErrConflict) {
 		t.Error("gauge with other help: no error")
 	}
-	if _, err := metrics.New(b2).NewGauge(metrics.Opts{Name: "depth", Help: "Queue depth.", Labels: []string{"pool"}}); err == nil {
+	if _, err := metrics.New(b2).NewGauge(metrics.Opts{Name: "depth", Help: "Queue depth.", Labels: []string{"pool"}}); !errors.Is(err, metrics.ErrConflict) {
 		t.Error("gauge with other labels: no error")
 	}
 }
@@ -374,6 +374,7 @@ func TestConformance(t *testing.T) {
 			return textReader(mfs)
 		},
 		CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
+		Collisions:    [][2]string{{"a.b", "a_b"}, {"c.total", "c"}},
 	})
 }
 
@@ -543,4 +544,70 @@ func sampledWith(traceID string) (context.Context, string) {
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})
 	return trace.ContextWithRemoteSpanContext(context.Background(), sc), tid.String()
+}
+
+// TestZeroAndNil: New with zero Options is a working Backend; a Backend
+// not made by New, and a nil Desc, give errors, never a panic.
+func TestZeroAndNil(t *testing.T) {
+	b, err := New(Options{})
+	if err != nil || b == nil {
+		t.Fatalf("New(Options{}) = %v, %v", b, err)
+	}
+	for name, be := range map[string]*Backend{"zero Backend": new(Backend), "nil *Backend": nil} {
+		reg := metrics.New(be)
+		_, ec := reg.NewCounter(metrics.Opts{Name: "c"})
+		_, eg := reg.NewGauge(metrics.Opts{Name: "g"})
+		_, eh := reg.NewHistogram(metrics.Opts{Name: "h"})
+		for i, err := range []error{ec, eg, eh} {
+			if !errors.Is(err, metrics.ErrInvalidOption) {
+				t.Errorf("%s: constructor %d: err = %v, want ErrInvalidOption", name, i, err)
+			}
+		}
+		rec := httptest.NewRecorder()
+		be.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("%s: Handler answered %d, want 404", name, rec.Code)
+		}
+		be.Undeclare(nil)
+	}
+	if _, err := b.DeclareCounter(nil); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Errorf("DeclareCounter(nil): err = %v", err)
+	}
+	if _, err := b.DeclareGauge(nil); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Errorf("DeclareGauge(nil): err = %v", err)
+	}
+	if _, err := b.DeclareHistogram(nil); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Errorf("DeclareHistogram(nil): err = %v", err)
+	}
+	b.Undeclare(nil)
+}
+
+// refuseAll is a backend that refuses every declaration.
+type refuseAll struct{ metrics.Backend }
+
+func (refuseAll) DeclareCounter(*metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	return nil, errors.New("refused")
+}
+
+// TestTeeUndeclare: a Prometheus Backend in a Tee whose other backend
+// refuses keeps neither the collector nor the names.
+func TestTeeUndeclare(t *testing.T) {
+	b := newBackend(t, Options{})
+	if _, err := metrics.New(metrics.Tee(b, refuseAll{metrics.Discard()})).NewCounter(metrics.Opts{Name: "x.y", Help: "h"}); err == nil {
+		t.Fatal("no error though the second backend refused")
+	}
+	if mfs, _ := b.gather.Gather(); len(mfs) != 0 {
+		t.Errorf("gathered %d families after the refusal, want 0", len(mfs))
+	}
+	// Another declaration whose names map to the same ones succeeds
+	// (with the same help and labels: client_golang keeps those of a
+	// name for the life of its Registry).
+	g, err := metrics.New(b).NewGauge(metrics.Opts{Name: "x_y.total", Help: "h"})
+	if err != nil {
+		t.Fatalf("declaration after the refusal: %v", err)
+	}
+	g.Set(1)
+	if got := gatherValue(t, b.gather, "x_y_total"); got != 1 {
+		t.Errorf("x_y_total = %v", got)
+	}
 }

@@ -135,7 +135,7 @@ func TestObskitMiddlewareWrapsKitEndpoint(t *testing.T) {
 
 	e := endpoint.Chain(
 		gokit.ToKitMiddleware(middleware.Instrument[sumRequest, sumResponse](ins, "Sum")),
-		gokit.ToKitMiddleware(logging.EndpointMiddleware[any, any](logger, "Sum")),
+		gokit.ToKitMiddleware(logging.EndpointMiddleware[any, any](logger, "Sum", logging.EndpointOptions{})),
 	)(kitSum)
 
 	ctx := context.Background()

@@ -1,40 +1,54 @@
 // Command addsvc is a small service in Go kit's classic shape, wired with
 // obskit: metrics, traces and logs on the service, on every endpoint and
-// on the HTTP server, with the metrics backend picked by one constructor
-// call in run. Everything is explicit; nothing is global.
+// on the HTTP server, with the metrics backends picked by -metrics in one
+// small function, newBackend. Everything is explicit; nothing is global.
 //
 //	go run ./examples/addsvc
 //	curl -s -XPOST -d '{"a":2,"b":3}' http://127.0.0.1:8080/sum
 //	curl -s http://127.0.0.1:8080/metrics | grep addsvc_
+//	grpcurl -plaintext -import-path examples/addsvc/pb -proto addsvc.proto -d '{"a":2,"b":3}' 127.0.0.1:8082 addsvc.Add/Sum
+//
+//	go run ./examples/addsvc -metrics=graphite -load 2000 >addsvc.log
 //
 // It logs JSON to stdout (with trace_id and span_id): per call, one line
 // from the service's observer and one from the endpoint's logging
-// middleware. It writes spans to stdout or to the file named by -spans.
+// middleware. It writes spans to stdout, to the file named by -spans, or
+// over OTLP to -otlp.endpoint. Metrics go to the backends named by
+// -metrics (prometheus and expvar by default, served on /metrics and
+// /debug/vars; statsd, graphite, influx, circonus and otlp push).
+//
+// With -load N it sends itself N requests of both methods (one in five a
+// business error), shuts down as on a signal, and prints a summary on
+// stderr: requests, errors, latency, and where to read the counts.
+//
 // On SIGINT or SIGTERM it stops accepting, gives the requests in flight
-// the -grace period to finish, cuts the rest short, flushes every span
-// and logs its exit status: 0 after a clean drain, 1 when requests were
-// cut short or spans were lost. With -otlp HOST:PORT it also exports its
-// metrics over OTLP/gRPC to an OpenTelemetry Collector there, every 10 s
-// and at exit.
+// the -grace period to finish, cuts the rest short, flushes every span,
+// closes the push backends (which delivers their last values) and logs
+// its exit status: 0 after a clean drain, 1 when requests were cut short
+// or spans or metrics were lost.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/obskit/obskit/backends/expvar"
-	"github.com/obskit/obskit/backends/otlp"
-	"github.com/obskit/obskit/backends/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/obskit/obskit/examples/addsvc/internal/load"
 	"github.com/obskit/obskit/logging"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
@@ -60,119 +74,169 @@ const (
 	// drainTimeout bounds the wait, after the grace period, for the
 	// handlers of the requests cut short to return.
 	drainTimeout = 2 * time.Second
+	// closeTimeout bounds the last flush of the spans and of each push
+	// backend.
+	closeTimeout = 5 * time.Second
 )
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	grpcAddr := fs.String("grpc.addr", "127.0.0.1:8082", "gRPC listen address")
 	spans := fs.String("spans", "", "write spans to this file (default: stdout)")
+	otlpSpans := fs.String("otlp.endpoint", "", "send spans over OTLP instead: host:port for OTLP/gRPC, such as Jaeger's 127.0.0.1:4317, or an http:// URL for OTLP/HTTP (plaintext)")
 	grace := fs.Duration("grace", 5*time.Second, "on SIGINT or SIGTERM, how long requests in flight may take to finish")
-	otlpEndpoint := fs.String("otlp", "", "also export metrics over OTLP/gRPC (plaintext) to the collector at this host:port")
+	service := fs.String("service", "addsvc", "service.name of the spans and of the OTLP metrics")
+	namespace := fs.String("namespace", "addsvc", "prefix of every metric name")
+	instrument := fs.Bool("instrument", true, "wrap the service in obskit's metrics, tracing and logging; false serves it bare, for comparison")
+	nLoad := fs.Int("load", 0, "send N requests of both methods to itself, then shut down and print a summary on stderr")
+	concurrency := fs.Int("c", 8, "clients sending at once with -load")
+	logFlush := fs.Duration("log.flush", 100*time.Millisecond, "buffer the JSON logs and write them out this often (0: one write per line)")
+	blockSpans := fs.Bool("spans.block", false, "when the span queue is full, make the request wait instead of dropping its span")
+	spanExports := fs.Int("spans.exports", 4, "span batches exported at once: more keeps a collector's answer time from limiting the spans a second")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
+	var bf backendFlags
+	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h asked for the usage, which is printed: not a failure
 		}
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	logger := logging.New(os.Stdout, logging.Options{})
-
-	// The one line that picks the metrics backend. Prometheus is a pull
-	// backend: main mounts its Handler on /metrics below. A push backend
-	// has no Handler; main would drop that route and Close the backend
-	// on the way out instead, so that its last values are delivered.
-	backend, err := prometheus.New(prometheus.Options{})
-	if err != nil {
-		return err
-	}
-	// expvar serves the same metrics on /debug/vars, through a Tee.
-	vars, err := expvar.New(expvar.Options{})
-	if err != nil {
-		return err
-	}
-	backends := []metrics.Backend{backend, vars}
-	if *otlpEndpoint != "" {
-		// And to an OpenTelemetry Collector, through a third Tee branch.
-		ob, err := otlp.New(otlp.Options{Endpoint: *otlpEndpoint, Insecure: true, ServiceName: "addsvc",
-			FlushInterval: 10 * time.Second,
-			ErrorHandler:  func(err error) { logger.Error("export metrics", "error", err) }})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := ob.Close(cctx); err != nil {
-				logger.Error("export the last metrics", "error", err)
-			}
-		}()
-		backends = append(backends, ob)
-	}
-	reg := metrics.New(metrics.Tee(backends...), metrics.WithNamespace("addsvc"))
-
-	spanOut := os.Stdout
-	if *spans != "" {
-		f, err := os.Create(*spans)
+	bf.otlpService = *service
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		spanOut = f
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
-	// The provider counts the spans it exports and drops into reg, and
-	// logs what became of them when it shuts down.
-	tp, shutdownTracing, err := tracing.NewProvider(ctx, tracing.Options{
-		ServiceName: "addsvc", Writer: spanOut, Registry: reg, Logger: logger,
-	})
-	if err != nil {
-		return err
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
-	tracer := tp.Tracer("addsvc")
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
-	// The service, decorated with the observer: metrics, a span and a
-	// log line per call.
-	obs, err := middleware.NewObserver(middleware.ObserverOptions{Registry: reg, Tracer: tracer, Logger: logger})
-	if err != nil {
-		return err
+	var logOut io.Writer = os.Stdout
+	if *logFlush > 0 {
+		fw := newFlushingWriter(os.Stdout, *logFlush)
+		defer fw.Close()
+		logOut = fw
 	}
-	svc := observedService{obs: obs, next: NewBasicService()}
+	logger := logging.New(logOut, logging.Options{})
 
-	// The endpoints, each wrapped in tracing, instrumenting and logging.
-	ins, err := middleware.NewInstrumenting(reg, middleware.InstrumentingOptions{})
-	if err != nil {
-		return err
-	}
-	eps := MakeEndpoints(svc)
-	sum := middleware.Chain(
-		tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum", tracing.EndpointOptions{}),
-		middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
-		logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
-	)(eps.Sum)
-	concat := middleware.Chain(
-		tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat", tracing.EndpointOptions{}),
-		middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
-		logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
-	)(eps.Concat)
+	var (
+		handler         http.Handler
+		backends        []picked
+		shutdownTracing = func(context.Context) error { return nil }
+		// What the transports serve; with -instrument=false, the bare
+		// endpoints, a registry that records nothing and a tracer that
+		// starts no span.
+		endpoints Endpoints
+		reg       = metrics.New(metrics.Discard())
+		tracer    = noop.NewTracerProvider().Tracer("addsvc")
+	)
+	if !*instrument {
+		// The same service and transport without obskit, to measure
+		// what the instrumentation costs.
+		endpoints = MakeEndpoints(NewBasicService())
+		mux := http.NewServeMux()
+		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
+		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
+		handler = mux
+	} else {
+		// The metrics backends: see newBackend, the one function that
+		// knows them. Several fan out through metrics.Tee.
+		var err error
+		backends, err = newBackends(ctx, &bf, func(err error) { logger.Error("metrics delivery", "error", err.Error()) })
+		if err != nil {
+			return err
+		}
+		reg = metrics.New(tee(backends), metrics.WithNamespace(*namespace))
 
-	// The HTTP transport: routes, then the HTTP middleware (semantic
-	// convention metrics, a server span, panic recovery) around them.
-	mux := http.NewServeMux()
-	mux.Handle("POST /sum", handleJSON(sum))
-	mux.Handle("POST /concat", handleJSON(concat))
-	mux.Handle("GET /metrics", backend.Handler())
-	mux.Handle("GET /debug/vars", vars.Handler())
-	handler, err := middleware.NewHTTPHandler(mux, middleware.HTTPOptions{
-		Registry: reg, Tracer: tracer, Propagator: tracing.Propagator(), Logger: logger,
-	})
-	if err != nil {
-		return err
+		topts := tracing.Options{ServiceName: *service, Registry: reg, Logger: logger,
+			Blocking: *blockSpans, ConcurrentExports: *spanExports}
+		if *otlpSpans != "" {
+			topts.Exporter, topts.Endpoint, topts.Insecure = tracing.ExporterOTLPGRPC, *otlpSpans, true
+			if strings.HasPrefix(*otlpSpans, "http://") {
+				topts.Exporter = tracing.ExporterOTLPHTTP
+			}
+		} else if *spans != "" {
+			f, err := os.Create(*spans)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			topts.Writer = f
+		}
+		// The provider counts the spans it exports and drops into reg,
+		// and logs what became of them when it shuts down.
+		tp, shutdown, err := tracing.NewProvider(ctx, topts)
+		if err != nil {
+			return err
+		}
+		shutdownTracing = shutdown
+		tracer = tp.Tracer("addsvc")
+
+		// The service, decorated with the observer: metrics, a span and
+		// a log line per call.
+		obs, err := middleware.NewObserver(middleware.ObserverOptions{Registry: reg, Tracer: tracer, Logger: logger})
+		if err != nil {
+			return err
+		}
+		svc := observedService{obs: obs, next: NewBasicService()}
+
+		// The endpoints, each wrapped in tracing, instrumenting and
+		// logging.
+		ins, err := middleware.NewInstrumenting(reg, middleware.InstrumentingOptions{})
+		if err != nil {
+			return err
+		}
+		eps := MakeEndpoints(svc)
+		endpoints.Sum = middleware.Chain(
+			tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum", tracing.EndpointOptions{}),
+			middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
+			logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
+		)(eps.Sum)
+		endpoints.Concat = middleware.Chain(
+			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat", tracing.EndpointOptions{}),
+			middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
+			logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
+		)(eps.Concat)
+
+		// The HTTP transport: routes, then the HTTP middleware
+		// (semantic convention metrics, a server span, panic recovery)
+		// around them. Pull backends serve their metrics here.
+		mux := http.NewServeMux()
+		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
+		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
+		for _, b := range backends {
+			if b.handler != nil {
+				mux.Handle(b.route, b.handler)
+			}
+		}
+		handler, err = middleware.NewHTTPHandler(mux, middleware.HTTPOptions{
+			Registry: reg, Tracer: tracer, Propagator: tracing.Propagator(), Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var flight inFlight
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		closeBackends(backends, closeTimeout)
 		return err
 	}
 	srv := &http.Server{
@@ -184,21 +248,67 @@ func run(ctx context.Context, args []string) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
+	base := "http://" + ln.Addr().String()
+	logger.Info("listening", "addr", ln.Addr().String(), "metrics", bf.names, "instrument", *instrument)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	var serveErr error
+	// The gRPC transport of the same endpoints, on its own port.
+	gsrv, gln, err := listenGRPC(*grpcAddr, reg, tracer, logger, endpoints)
+	if err != nil {
+		srv.Close()
+		closeBackends(backends, closeTimeout)
+		return err
+	}
+	logger.Info("listening", "grpc.addr", gln.Addr().String())
+	go func() { errc <- gsrv.Serve(gln) }()
+
+	loaded := make(chan *load.Result, 1)
+	if *nLoad > 0 {
+		go func() {
+			loaded <- load.Run(ctx, load.Options{BaseURL: base, Requests: *nLoad, Concurrency: *concurrency})
+		}()
+	}
+	var (
+		serveErr error
+		result   *load.Result
+		pulled   []string
+	)
 	select {
 	case serveErr = <-errc:
 	case <-ctx.Done():
 		serveErr = drain(srv, &flight, *grace, logger)
+	case result = <-loaded:
+		pulled = pull(base, backends, *namespace)
+		serveErr = drain(srv, &flight, *grace, logger)
+	}
+	// The gRPC calls in flight get the same grace.
+	if err := stopGRPC(gsrv, *grace); err != nil {
+		serveErr = errors.Join(serveErr, err)
 	}
 
-	// Every span of a request that ran has ended: flush them.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Every span of a request that ran has ended: flush them. Then
+	// close the push backends, which delivers their last values, the
+	// span counts of the shutdown included.
+	sctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	if err := shutdownTracing(sctx); err != nil {
 		serveErr = errors.Join(serveErr, err)
+	}
+	for _, c := range closeBackends(backends, closeTimeout) {
+		level := slog.LevelInfo
+		if c.err != nil || c.stats.Dropped() > 0 {
+			level = slog.LevelError
+			serveErr = errors.Join(serveErr, fmt.Errorf("metrics backend %s: %d values not delivered: %v", c.name, c.stats.Dropped(), c.err))
+		}
+		attrs := []slog.Attr{slog.String("backend", c.name), slog.Uint64("flushes", c.stats.Flushes),
+			slog.Uint64("sent", c.stats.Sent), slog.Uint64("dropped", c.stats.Dropped())}
+		if c.err != nil {
+			attrs = append(attrs, slog.String("error", c.err.Error()))
+		}
+		logger.LogAttrs(context.Background(), level, "metrics backend closed", attrs...)
+	}
+	if result != nil {
+		summarize(os.Stderr, result, backends, *namespace, ln.Addr().String(), pulled, *otlpSpans, *spans)
 	}
 	if serveErr != nil {
 		logger.Error("exit", "status", 1, "error", serveErr.Error())
@@ -206,6 +316,76 @@ func run(ctx context.Context, args []string) error {
 	}
 	logger.Info("exit", "status", 0)
 	return nil
+}
+
+// pull reads the endpoint request counter from the pull backends while
+// addsvc still serves them, for the -load summary.
+func pull(base string, bs []picked, namespace string) []string {
+	name := namespace + ".endpoint.requests"
+	var lines []string
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, b := range bs {
+		var path string
+		switch b.name {
+		case "prometheus":
+			path = "/metrics"
+		case "expvar":
+			path = "/debug/vars"
+		default:
+			continue
+		}
+		resp, err := client.Get(base + path)
+		if err != nil {
+			lines = append(lines, fmt.Sprintf("GET %s: %v", path, err))
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if b.name == "prometheus" {
+			prefix := strings.ReplaceAll(name, ".", "_") + "_total{"
+			for l := range strings.SplitSeq(string(body), "\n") {
+				if strings.HasPrefix(l, prefix) {
+					lines = append(lines, l)
+				}
+			}
+			continue
+		}
+		var vars map[string]json.RawMessage
+		if json.Unmarshal(body, &vars) == nil {
+			lines = append(lines, fmt.Sprintf("%q: %s", name, vars[name]))
+		}
+	}
+	return lines
+}
+
+// summarize writes the -load summary: what the clients saw, and where
+// to read what addsvc recorded.
+func summarize(w io.Writer, r *load.Result, bs []picked, namespace, addr string, pulled []string, otlpSpans, spans string) {
+	fmt.Fprintln(w, "--- addsvc -load summary")
+	r.WriteTo(w)
+	fmt.Fprintln(w, "where to look (counter "+namespace+".endpoint.requests, by operation and outcome):")
+	for _, b := range bs {
+		look := strings.ReplaceAll(b.look(namespace+".endpoint.requests"), "ADDR", addr)
+		if b.push == nil {
+			look += "   (until exit; it served:)"
+		}
+		fmt.Fprintf(w, "  %-10s  %s\n", b.name, look)
+		if b.push == nil {
+			for _, l := range pulled {
+				if strings.HasPrefix(l, `"`) == (b.name == "expvar") {
+					fmt.Fprintf(w, "              %s\n", l)
+				}
+			}
+		}
+	}
+	switch {
+	case otlpSpans != "":
+		fmt.Fprintf(w, "  %-10s  sent to %s; in Jaeger: /search?service=<-service> on its UI (port 16686)\n", "spans", otlpSpans)
+	case spans != "":
+		fmt.Fprintf(w, "  %-10s  in %s, one JSON object per span\n", "spans", spans)
+	default:
+		fmt.Fprintf(w, "  %-10s  on stdout with the logs, one JSON object per span\n", "spans")
+	}
 }
 
 // drain stops the server: it stops accepting, lets the requests in flight

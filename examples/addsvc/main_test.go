@@ -174,7 +174,7 @@ func start(t *testing.T, args ...string) (*exec.Cmd, string, <-chan map[string]a
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	cmd := exec.Command(binPath, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(binPath, append([]string{"-addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

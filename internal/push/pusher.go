@@ -91,6 +91,7 @@ type Pusher struct {
 	flushes, flushErrors, sent, bytes atomic.Uint64
 	droppedQueue, droppedClosed       atomic.Uint64
 	droppedSampled, droppedRejected   atomic.Uint64
+	droppedWrite                      atomic.Uint64 // see wireclient.go
 	queued                            atomic.Int64
 	lastErr                           atomic.Pointer[error]
 }
@@ -377,6 +378,7 @@ func (p *Pusher) Stats() Stats {
 		DroppedQueueFull: p.droppedQueue.Load(),
 		DroppedRejected:  p.droppedRejected.Load(),
 		DroppedSampled:   p.droppedSampled.Load(),
+		DroppedWrite:     p.droppedWrite.Load(),
 		DroppedClosed:    p.droppedClosed.Load(),
 	}
 	if p.store != nil {

@@ -222,7 +222,7 @@ func (g *Gauge) Take() (value float64, changed bool) {
 func (g *Gauge) Value() float64 { return g.v.Load() }
 
 // Histogram is a histogram series. It implements metrics.HistogramHandle
-// and metrics.ValueObserverProvider.
+// with its optional ValueObserver method.
 type Histogram struct {
 	// countAndHot counts observations started (low 63 bits) and selects
 	// the buffer they go to (top bit).
@@ -247,8 +247,10 @@ const hotBit = 1 << 63
 // Observe records value; ctx is not used.
 func (h *Histogram) Observe(_ context.Context, value float64) { h.observe(value) }
 
-// ValueObserver returns h as a metrics.ValueObserver.
-func (h *Histogram) ValueObserver() metrics.ValueObserver { return (*valueObserver)(h) }
+// ValueObserver is metrics.HistogramHandle's optional method: the
+// Registry records observations made without a context straight into
+// its result.
+func (h *Histogram) ValueObserver() interface{ Observe(float64) } { return (*valueObserver)(h) }
 
 type valueObserver Histogram
 

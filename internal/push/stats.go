@@ -26,6 +26,10 @@ type Stats struct {
 	// because a series exceeded its per-flush bound; they are represented
 	// by a sample rate, not lost.
 	DroppedSampled uint64
+	// DroppedWrite counts values that a wire client of the backend's
+	// own failed to write and does not retry (datadog-go drops a payload
+	// whose write fails).
+	DroppedWrite uint64
 	// DroppedClosed counts values that could not be delivered by Close,
 	// and values recorded after Close.
 	DroppedClosed uint64
@@ -36,5 +40,5 @@ type Stats struct {
 // Dropped is the number of values lost for any reason. DroppedSampled
 // is not a loss and is not included.
 func (s Stats) Dropped() uint64 {
-	return s.DroppedQueueFull + s.DroppedRejected + s.DroppedClosed
+	return s.DroppedQueueFull + s.DroppedRejected + s.DroppedWrite + s.DroppedClosed
 }

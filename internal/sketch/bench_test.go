@@ -12,7 +12,8 @@ import (
 
 // The alternatives the package doc compares, as bare DDSketches (no lock,
 // no exact statistics); "Sketch" is this package's wrapper around
-// "cubic/collapsing-dense".
+// "log/collapsing-dense". The cubic mapping is wrong on 32-bit platforms
+// (see the package doc) and is measured for the comparison only.
 var alternatives = []struct {
 	name string
 	new  func() *ddsketch.DDSketch

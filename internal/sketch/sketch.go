@@ -13,17 +13,24 @@
 // # Choice of mapping and store
 //
 // DDSketch maps a value to a bucket index (the mapping) and keeps bucket
-// counts in a store. We use the cubically interpolated mapping, which
-// keeps the same accuracy guarantee as the exact logarithmic one for
-// about 1% more buckets but computes the index from the float's exponent
-// and a cubic polynomial instead of calling math.Log, and a dense store
-// that collapses its lowest buckets past MaxBins, so memory is bounded
-// whatever is added: at α = 0.01 one bucket spans a factor of about
-// 1.02, and 2048 buckets span about 17 decades (1 ns to 10⁸ s) before
-// the lowest quantiles lose their guarantee. The log-uniform workload of
-// 1 ms to 10 s fills 466 buckets of 8 bytes (462 with the logarithmic
-// mapping). Negative values go to a second store of the same kind, zero
-// to a counter.
+// counts in a store. We use the logarithmic mapping, the exact one
+// (index = ⌈log_γ v⌉), and a dense store that collapses its lowest
+// buckets past MaxBins, so memory is bounded whatever is added: at
+// α = 0.01 one bucket spans a factor of about 1.02, and 2048 buckets span
+// about 17 decades (1 ns to 10⁸ s) before the lowest quantiles lose
+// their guarantee. The log-uniform workload of 1 ms to 10 s fills 462
+// buckets of 8 bytes. Negative values go to a second store of the same
+// kind, zero to a counter.
+//
+// The library's cubically and linearly interpolated mappings compute the
+// index from the float's exponent instead of calling math.Log, about
+// 20 ns faster per Add, but in sketches-go v1.4.8 they turn an index
+// back into a value by building a float with (exponent+bias)<<52 in an
+// int, which overflows where int has 32 bits: under GOARCH=386 every
+// quantile of the values 1..5 read 1 (and -2e-308 for -2). The
+// logarithmic mapping is right on every platform Go supports, and
+// sketches made on different platforms merge. TestSmallIntegers and the
+// rest of the tests run under GOARCH=386 in CI.
 //
 // Measured with BenchmarkAdd and BenchmarkQuantile (go test -bench .
 // -benchmem -count 5, Go 1.26, linux/amd64, two cores shared with other
@@ -33,19 +40,15 @@
 // allocations per Add and per Quantile.
 //
 //	DDSketch mapping, store                  Add ns/op      Quantile ns/op
-//	cubic, collapsing-lowest dense 2048     30 (41)         750 (1150)   chosen
-//	logarithmic, collapsing-lowest dense    52 (75)         670 (710)
+//	logarithmic, collapsing-lowest dense    52 (75)         670 (710)    chosen
+//	cubic, collapsing-lowest dense          30 (41)         750 (1150)   wrong on 32-bit
 //	logarithmic, buffered paginated (the    50 (57)        2380 (2900)
 //	  library's default store)
-//	Sketch: the chosen one with the mutex   40 (52)         780 (1000)
-//	  and the exact count/sum/min/max
-//	Sketch, AddParallel on 1 and 2 cores    54 (63)
 //
-// The cubic mapping saves about 20 ns of the 50 an Add costs; Quantile
-// runs once per series per scrape or flush, so its cost matters less. The
-// library's default buffered paginated store adds as fast as the dense
-// store with the same mapping, but grows without bound and is three
-// times slower to query.
+// Quantile runs once per series per scrape or flush, so its cost matters
+// less. The library's default buffered paginated store adds as fast as
+// the dense store with the same mapping, but grows without bound and is
+// three times slower to query.
 //
 // # Concurrency
 //
@@ -61,7 +64,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"sync"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -133,23 +135,11 @@ func New(relativeAccuracy float64) (*Sketch, error) {
 	if !(relativeAccuracy > 0 && relativeAccuracy < 1) {
 		return nil, fmt.Errorf("%w, got %v", ErrAccuracy, relativeAccuracy)
 	}
-	m, err := newMapping(relativeAccuracy)
+	m, err := mapping.NewLogarithmicMapping(relativeAccuracy)
 	if err != nil {
 		return nil, fmt.Errorf("sketch: mapping for accuracy %v: %w", relativeAccuracy, err)
 	}
 	return &Sketch{accuracy: relativeAccuracy, mapping: m, dd: newDD(m)}, nil
-}
-
-// newMapping returns the cubically interpolated mapping, except where int
-// is 32 bits wide: there sketches-go v1.4.8 builds the float64 of a
-// bucket's bound by shifting an int exponent left by 52 bits, which
-// overflows, so every quantile came out near 1e-308. The logarithmic
-// mapping computes bounds with math.Exp and keeps the same guarantee.
-func newMapping(relativeAccuracy float64) (mapping.IndexMapping, error) {
-	if strconv.IntSize == 32 {
-		return mapping.NewLogarithmicMapping(relativeAccuracy)
-	}
-	return mapping.NewCubicallyInterpolatedMapping(relativeAccuracy)
 }
 
 func newDD(m mapping.IndexMapping) *ddsketch.DDSketch {

@@ -23,11 +23,17 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-// Backend records into memory. The zero value is not usable; call New.
+// Backend records into memory. The zero value is an empty Backend ready
+// to use, as is New's.
 type Backend struct {
 	mu       sync.Mutex
 	families map[string]*family // by full name, namespace.name
 }
+
+var (
+	_ metrics.Backend    = (*Backend)(nil)
+	_ metrics.Undeclarer = (*Backend)(nil)
+)
 
 // New returns an empty Backend.
 func New() *Backend {
@@ -40,7 +46,8 @@ type family struct {
 	order  []*Series
 }
 
-// Series is one recorded series.
+// Series is one recorded series, read-only for the test: values reach it
+// only through the Registry.
 type Series struct {
 	// Name is the full name: the namespace and name joined by '.'.
 	Name string
@@ -75,18 +82,18 @@ func (s *Series) Label(name string) (string, bool) {
 	return "", false
 }
 
-// Add implements metrics.CounterHandle and metrics.GaugeHandle.
-func (s *Series) Add(delta float64) { s.val.Add(delta) }
+// handle is a Series as the Registry records into it.
+type handle Series
 
-// Set implements metrics.GaugeHandle.
-func (s *Series) Set(value float64) { s.val.Store(value) }
+func (h *handle) Add(delta float64) { h.val.Add(delta) }
 
-// Observe implements metrics.HistogramHandle.
-func (s *Series) Observe(_ context.Context, value float64) {
-	s.mu.Lock()
-	s.obs = append(s.obs, value)
-	s.sum += value
-	s.mu.Unlock()
+func (h *handle) Set(value float64) { h.val.Store(value) }
+
+func (h *handle) Observe(_ context.Context, value float64) {
+	h.mu.Lock()
+	h.obs = append(h.obs, value)
+	h.sum += value
+	h.mu.Unlock()
 }
 
 // HistogramSnapshot is a histogram's observations at one moment.
@@ -104,34 +111,48 @@ func (h HistogramSnapshot) Quantile(q float64) float64 {
 	}
 	v := slices.Clone(h.Values)
 	slices.Sort(v)
-	return v[NearestRank(q, len(v))]
-}
-
-// NearestRank returns the index, in n sorted values, of the q-quantile by
-// the nearest-rank method.
-func NearestRank(q float64, n int) int {
-	i := int(math.Ceil(q*float64(n))) - 1
-	return max(0, min(i, n-1))
+	i := int(math.Ceil(q*float64(len(v)))) - 1
+	return v[max(0, min(i, len(v)-1))]
 }
 
 func (b *Backend) declare(d *metrics.Desc) (*family, error) {
+	if d == nil {
+		return nil, fmt.Errorf("metricstest: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	name := d.FullName(".")
 	if _, ok := b.families[name]; ok {
-		return nil, fmt.Errorf("metricstest: %q declared twice", name)
+		return nil, fmt.Errorf("metricstest: %q declared twice: %w", name, metrics.ErrConflict)
+	}
+	if b.families == nil {
+		b.families = make(map[string]*family)
 	}
 	f := &family{desc: d, series: make(map[string]*Series)}
 	b.families[name] = f
 	return f, nil
 }
 
-func (b *Backend) bind(f *family, values []string) *Series {
+// Undeclare implements metrics.Undeclarer: it forgets the instrument d
+// declared, so that metrics.Tee can take back a declaration another
+// backend refused.
+func (b *Backend) Undeclare(d *metrics.Desc) {
+	if d == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f, ok := b.families[d.FullName(".")]; ok && f.desc == d {
+		delete(b.families, d.FullName("."))
+	}
+}
+
+func (b *Backend) bind(f *family, values []string) *handle {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := strings.Join(values, "\xff")
 	if s, ok := f.series[key]; ok {
-		return s
+		return (*handle)(s)
 	}
 	s := &Series{Name: f.desc.FullName("."), Kind: f.desc.Kind, Labels: slices.Clone(f.desc.ConstLabels)}
 	for i, n := range f.desc.Labels {
@@ -140,7 +161,7 @@ func (b *Backend) bind(f *family, values []string) *Series {
 	sort.Slice(s.Labels, func(i, j int) bool { return s.Labels[i].Name < s.Labels[j].Name })
 	f.series[key] = s
 	f.order = append(f.order, s)
-	return s
+	return (*handle)(s)
 }
 
 // DeclareCounter implements metrics.Backend.
