@@ -163,15 +163,28 @@ func runSuite(o options, stderr io.Writer) error {
 	progress := &lockedWriter{w: stderr}
 	loadStart := loadAverage()
 	var out bytes.Buffer
+	// A benchmark that fails (one that needs a server the load makes
+	// time out, say) does not cost the run the others' results: its
+	// failure is recorded and reported.
+	var failed []string
 	for round := 1; round <= o.count; round++ {
 		for i, c := range cmds {
 			fmt.Fprintf(progress, "report: round %d of %d: %s\n", round, o.count, shown[i])
+			var this bytes.Buffer
 			cmd := exec.Command("go", c...)
 			cmd.Dir = o.dir
-			cmd.Stdout = io.MultiWriter(&out, progress)
+			cmd.Stdout = io.MultiWriter(&this, progress)
 			cmd.Stderr = progress
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("%s: %w", shown[i], err)
+			err := cmd.Run()
+			out.Write(this.Bytes())
+			if err != nil {
+				names := failures(this.String())
+				if len(names) == 0 {
+					return fmt.Errorf("%s: %w", shown[i], err)
+				}
+				for _, n := range names {
+					failed = append(failed, fmt.Sprintf("%s (round %d)", n, round))
+				}
 			}
 		}
 	}
@@ -183,11 +196,27 @@ func runSuite(o options, stderr io.Writer) error {
 	if loadStart != "" {
 		kv = append(kv, [2]string{cfgLoad, loadStart + " at the start, " + loadAverage() + " at the end"})
 	}
+	if len(failed) > 0 {
+		kv = append(kv, [2]string{cfgFailed, strings.Join(failed, ", ")})
+	}
 	for _, kv := range kv {
 		fmt.Fprintf(&raw, "%s: %s\n", kv[0], kv[1])
 	}
 	raw.Write(out.Bytes())
 	return os.WriteFile(o.raw, raw.Bytes(), 0o644)
+}
+
+// failures returns the benchmarks go test's output reports as failed.
+func failures(out string) []string {
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		if _, rest, ok := strings.Cut(line, "--- FAIL: "); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				names = append(names, f[0])
+			}
+		}
+	}
+	return names
 }
 
 type lockedWriter struct {

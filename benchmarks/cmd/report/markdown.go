@@ -20,6 +20,7 @@ const (
 	cfgCommand   = "obskit-command"
 	cfgNote      = "obskit-note"
 	cfgLoad      = "obskit-load"
+	cfgFailed    = "obskit-failed"
 )
 
 // WriteMarkdown writes the report: the machine, how to read the tables,
@@ -57,6 +58,9 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 	p.f("| time per run | %s (`-benchtime`) |\n", cfg(cfgBenchtime))
 	if c := s.Config[cfgCommand]; c != "" {
 		p.f("| commands | `%s` |\n", strings.ReplaceAll(c, " ; ", "` then `"))
+	}
+	if f := s.Config[cfgFailed]; f != "" {
+		p.f("| **failed** (no results from these runs) | %s |\n", f)
 	}
 	p.f("\n")
 	if n := s.Config[cfgNote]; n != "" {

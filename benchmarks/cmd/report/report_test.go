@@ -455,6 +455,8 @@ func BenchmarkWorkParallel(b *testing.B) {
 }
 
 func BenchmarkOther(b *testing.B) { for b.Loop() {} }
+
+func BenchmarkWorkBroken(b *testing.B) { b.Fatal("no server") }
 `,
 	}
 	for name, text := range files {
@@ -498,8 +500,18 @@ func BenchmarkOther(b *testing.B) { for b.Loop() {} }
 		t.Errorf("load average = %q", s.Config[cfgLoad])
 	}
 	cmd := s.Config[cfgCommand]
-	if !strings.Contains(cmd, "-bench=^(BenchmarkWork)$") || !strings.Contains(cmd, "-cpu=1,2 -bench=^(BenchmarkWorkParallel)$") || strings.Contains(cmd, "Other") {
+	if !strings.Contains(cmd, "-bench=^(BenchmarkWork|BenchmarkWorkBroken)$") || !strings.Contains(cmd, "-cpu=1,2 -bench=^(BenchmarkWorkParallel)$") || strings.Contains(cmd, "Other") {
 		t.Errorf("commands = %q", cmd)
+	}
+	if got := s.Config[cfgFailed]; got != "BenchmarkWorkBroken (round 1), BenchmarkWorkBroken (round 2)" {
+		t.Errorf("failed = %q", got)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(md, []byte("| **failed** (no results from these runs) | BenchmarkWorkBroken (round 1)")) {
+		t.Errorf("the report does not name the failed benchmark:\n%.1500s", md)
 	}
 	if strings.Count(stderr.String(), "report: round ") != 4 {
 		t.Errorf("want 2 rounds of 2 commands:\n%s", stderr.String())
