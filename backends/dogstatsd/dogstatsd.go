@@ -64,8 +64,10 @@
 // those that would end the tag, the tag list or the datagram: ',', '|',
 // '#', and the control characters (newline among them, which datadog-go
 // would otherwise delete), each replaced by '_'. Nothing else is changed:
-// the Agent lower-cases tags and applies Datadog's own tag rules.
-// AppendTagValue and SanitizeTagValue give a value's form.
+// the Agent lower-cases tags and applies Datadog's own tag rules. A
+// label whose value is empty sends no tag, as the graphite backend does:
+// "name:" would reach a statsd daemon's Graphite output as an empty tag
+// value, which carbon refuses. AppendTagValue and SanitizeTagValue give a value's form.
 //
 // datadog-go adds tags of its own to every value: env, service and
 // version from DD_ENV, DD_SERVICE and DD_VERSION when they are set, and
@@ -337,10 +339,14 @@ func (b *Backend) info(d *metrics.Desc, lv []string) push.Info {
 	s := &series{name: d.FullName(".")}
 	s.tags = make([]string, 0, len(d.ConstLabels)+len(lv))
 	for _, l := range d.ConstLabels {
-		s.tags = append(s.tags, Tag(l.Name, l.Value))
+		if l.Value != "" {
+			s.tags = append(s.tags, Tag(l.Name, l.Value))
+		}
 	}
 	for i, n := range d.Labels {
-		s.tags = append(s.tags, Tag(n, lv[i]))
+		if lv[i] != "" {
+			s.tags = append(s.tags, Tag(n, lv[i]))
+		}
 	}
 	return push.Info{Desc: d, LabelValues: lv, Key: s.name, Data: s}
 }

@@ -102,7 +102,7 @@ func TestLines(t *testing.T) {
 		"addsvc.in.flight:2|g|#host:a.b",
 		"addsvc.latency:0.0125:1.5|d|#host:a.b,route:/a",
 		"addsvc.level:-8.5|g|#host:a.b,pool:b",
-		"addsvc.requests:1|c|#host:a.b,method:new_line_x:y_z_w,code:",
+		"addsvc.requests:1|c|#host:a.b,method:new_line_x:y_z_w", // an empty value sends no tag
 		"addsvc.requests:3|c|#host:a.b,method:GET,code:200",
 		"addsvc.size:512|d|#host:a.b",
 	}

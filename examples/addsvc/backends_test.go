@@ -153,7 +153,7 @@ func TestBackendsDeliverAtShutdown(t *testing.T) {
 			}
 
 			got := pulled
-			deadline := time.Now().Add(30 * time.Second) // servers store asynchronously
+			deadline := time.Now().Add(90 * time.Second) // servers store asynchronously; graphite-web indexes tags slowly under load
 			for !tc.pull {
 				var err error
 				got, err = read(ns, base)

@@ -25,7 +25,7 @@ func URL(t testing.TB, name, def, healthPath string) string {
 		base = def
 	}
 	base = strings.TrimRight(base, "/")
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second} // a loaded graphite-web can take seconds
 	resp, err := client.Get(base + healthPath)
 	if err == nil {
 		resp.Body.Close()
