@@ -98,7 +98,7 @@ func (o obskitBackend) registry(b *testing.B) *metrics.Registry {
 			// Nothing listens, so the last flush fails (ErrDelivery); a
 			// short deadline keeps the backends that retry from holding
 			// the run up.
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			if err := c.Close(ctx); err != nil && !errors.Is(err, metrics.ErrDelivery) {
 				b.Errorf("%s: Close: %v", o.name, err)
