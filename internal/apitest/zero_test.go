@@ -408,7 +408,7 @@ func zeroCases() []ctorCase {
 		}},
 		{"tracing.NewProvider", "nil context", func(t *testing.T) {
 			//lint:ignore SA1012 a nil context is what is tested
-			tp, shutdown, err := tracing.NewProvider(nil, tracing.Options{}) //nolint:staticcheck
+			tp, shutdown, err := tracing.NewProvider(nil, tracing.Options{})
 			if err != nil {
 				if tp != nil || shutdown != nil {
 					t.Errorf("NewProvider returned a provider or shutdown beside %v", err)
