@@ -53,7 +53,7 @@ var obskitBackends = []obskitBackend{
 		return obskitinflux.New(obskitinflux.Options{UDPAddr: silentUDP, FlushInterval: pushInterval, Timeout: pushTimeout, ErrorHandler: dropError})
 	}},
 	{"obskit/circonus", func() (metrics.Backend, error) {
-		return obskitcirconus.New(obskitcirconus.Options{SubmissionURL: "http://" + closedAddr + "/", FlushInterval: pushInterval, Timeout: pushTimeout, ErrorHandler: dropError})
+		return obskitcirconus.New(obskitcirconus.Options{URL: "http://" + closedAddr + "/", FlushInterval: pushInterval, Timeout: pushTimeout, ErrorHandler: dropError})
 	}},
 	{"obskit/otlp", func() (metrics.Backend, error) {
 		return obskitotlp.New(obskitotlp.Options{Endpoint: closedAddr, Insecure: true, FlushInterval: pushInterval, Timeout: pushTimeout, ErrorHandler: dropError})

@@ -177,7 +177,7 @@ func zeroCases() []ctorCase {
 				io.WriteString(w, `{"stats":3}`)
 			}))
 			defer trap.Close()
-			b, err := circonus.New(circonus.Options{SubmissionURL: trap.URL + "/write/apitest"})
+			b, err := circonus.New(circonus.Options{URL: trap.URL + "/write/apitest"})
 			if err != nil {
 				t.Fatal(err)
 			}
