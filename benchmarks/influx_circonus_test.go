@@ -52,8 +52,8 @@ func newInflux(b *testing.B, o influx.Options) *influx.Backend {
 }
 
 func newCirconus(b *testing.B, o circonus.Options) *circonus.Backend {
-	if o.SubmissionURL == "" {
-		o.SubmissionURL = deadURL + "/module/httptrap/bench/secret"
+	if o.URL == "" {
+		o.URL = deadURL + "/module/httptrap/bench/secret"
 	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = time.Hour
@@ -248,7 +248,7 @@ func BenchmarkInfluxCirconusFlush(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("obskit-circonus-histograms-%d", n), func(b *testing.B) {
 			srv := discardServer(b)
-			be := newCirconus(b, circonus.Options{SubmissionURL: srv.URL + "/module/httptrap/bench/secret", Timeout: time.Minute})
+			be := newCirconus(b, circonus.Options{URL: srv.URL + "/module/httptrap/bench/secret", Timeout: time.Minute})
 			h := pushHistogram(b, be)
 			hs := make([]metrics.Histogram, n)
 			for i := range hs {

@@ -2,9 +2,11 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
 
@@ -45,13 +47,21 @@ type EndpointOptions struct {
 // endpoint's own span. A nil logger logs nothing.
 func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string, opts EndpointOptions) middleware.Middleware[Req, Resp] {
 	if logger == nil {
-		return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] { return next }
+		return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
+			if next == nil {
+				return failingEndpoint[Req, Resp]()
+			}
+			return next
+		}
 	}
 	var failed func(Resp) error
 	if !opts.IgnoreBusinessErrors {
 		failed = middleware.FailedFunc[Resp]()
 	}
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
+		if next == nil {
+			return failingEndpoint[Req, Resp]()
+		}
 		return func(ctx context.Context, req Req) (Resp, error) {
 			begin := time.Now()
 			returned := false
@@ -106,4 +116,15 @@ func logCall(ctx context.Context, logger *slog.Logger, level slog.Level, operati
 			slog.Any(middleware.LogErrorKey, err))
 	}
 	_ = logger.Handler().Handle(ctx, r) // as Logger.LogAttrs, which drops the error
+}
+
+// errNilEndpoint is the error of the endpoint that EndpointMiddleware's
+// middleware returns for a nil one, instead of a panic in the call.
+var errNilEndpoint = fmt.Errorf("logging: %w: nil endpoint", metrics.ErrInvalidOption)
+
+func failingEndpoint[Req, Resp any]() middleware.Endpoint[Req, Resp] {
+	return func(context.Context, Req) (Resp, error) {
+		var zero Resp
+		return zero, errNilEndpoint
+	}
 }

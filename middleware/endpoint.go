@@ -36,15 +36,24 @@ import (
 // endpoint.Endpoint, so the two convert to each other.
 type Endpoint[Req, Resp any] func(ctx context.Context, request Req) (response Resp, err error)
 
-// Middleware wraps an Endpoint with behaviour of its own.
+// Middleware wraps an Endpoint with behaviour of its own. The
+// middlewares of this module given a nil Endpoint return one that fails
+// every call with an error wrapping metrics.ErrInvalidOption, instead of
+// panicking in the call.
 type Middleware[Req, Resp any] func(Endpoint[Req, Resp]) Endpoint[Req, Resp]
 
 // Chain composes middlewares into one. The first is outermost: it sees the
-// request first and the response last, as in Go kit.
+// request first and the response last, as in Go kit. A nil middleware
+// adds nothing.
 func Chain[Req, Resp any](outer Middleware[Req, Resp], others ...Middleware[Req, Resp]) Middleware[Req, Resp] {
 	return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] {
 		for i := len(others) - 1; i >= 0; i-- {
-			next = others[i](next)
+			if others[i] != nil {
+				next = others[i](next)
+			}
+		}
+		if outer == nil {
+			return next
 		}
 		return outer(next)
 	}
@@ -100,4 +109,13 @@ func BusinessError[Resp any](resp Resp) error {
 		return f.Failed()
 	}
 	return nil
+}
+
+// failingEndpoint returns an Endpoint that fails every call with err:
+// what a middleware of this package returns for a nil next.
+func failingEndpoint[Req, Resp any](err error) Endpoint[Req, Resp] {
+	return func(context.Context, Req) (Resp, error) {
+		var zero Resp
+		return zero, err
+	}
 }

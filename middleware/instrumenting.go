@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -60,9 +59,14 @@ type Instrumenting struct {
 	ignoreBusiness bool
 }
 
+// errNilEndpoint is the error of the endpoint that Instrument's
+// middleware returns for a nil one.
+var errNilEndpoint = fmt.Errorf("middleware: %w: nil endpoint", metrics.ErrInvalidOption)
+
 // NewInstrumenting declares the instruments of an Instrumenting on reg.
-// It returns an error when reg is nil, the options are invalid, or reg
-// holds instruments of the same names declared differently.
+// It returns an error when reg is nil (wrapping metrics.ErrInvalidOption),
+// the options are invalid, or reg holds instruments of the same names
+// declared differently.
 func NewInstrumenting(reg *metrics.Registry, opts InstrumentingOptions) (*Instrumenting, error) {
 	in, err := newInstrumenting(reg, opts, "endpoint")
 	if err != nil {
@@ -73,7 +77,7 @@ func NewInstrumenting(reg *metrics.Registry, opts InstrumentingOptions) (*Instru
 
 func newInstrumenting(reg *metrics.Registry, opts InstrumentingOptions, defaultPrefix string) (*Instrumenting, error) {
 	if reg == nil {
-		return nil, errors.New("nil *metrics.Registry")
+		return nil, fmt.Errorf("%w: nil *metrics.Registry", metrics.ErrInvalidOption)
 	}
 	prefix := opts.Prefix
 	if prefix == "" {
@@ -158,7 +162,12 @@ func (b *bound) record(ctx context.Context, o outcome, seconds float64) {
 // middleware that adds nothing.
 func Instrument[Req, Resp any](in *Instrumenting, operation string) Middleware[Req, Resp] {
 	if in == nil {
-		return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] { return next }
+		return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] {
+			if next == nil {
+				return failingEndpoint[Req, Resp](errNilEndpoint)
+			}
+			return next
+		}
 	}
 	var failed func(Resp) error
 	if !in.ignoreBusiness {
@@ -166,6 +175,9 @@ func Instrument[Req, Resp any](in *Instrumenting, operation string) Middleware[R
 	}
 	b := in.bind(operation, failed != nil)
 	return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] {
+		if next == nil {
+			return failingEndpoint[Req, Resp](errNilEndpoint)
+		}
 		return func(ctx context.Context, req Req) (Resp, error) {
 			begin := time.Now()
 			returned := false

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -9,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
 
@@ -75,6 +77,12 @@ func EndpointMiddleware[Req, Resp any](tracer trace.Tracer, operation string, op
 	}
 
 	return func(next middleware.Endpoint[Req, Resp]) middleware.Endpoint[Req, Resp] {
+		if next == nil {
+			return func(context.Context, Req) (Resp, error) {
+				var zero Resp
+				return zero, errNilEndpoint
+			}
+		}
 		return func(ctx context.Context, req Req) (Resp, error) {
 			ctx, span := tracer.Start(ctx, operation, start...)
 			returned := false
@@ -119,3 +127,7 @@ func endPanicked(span trace.Span, r any) {
 	span.SetStatus(codes.Error, perr.Error())
 	span.End()
 }
+
+// errNilEndpoint is the error of the endpoint that EndpointMiddleware's
+// middleware returns for a nil one, instead of a panic in the call.
+var errNilEndpoint = fmt.Errorf("tracing: %w: nil endpoint", metrics.ErrInvalidOption)

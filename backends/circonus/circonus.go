@@ -29,10 +29,10 @@ type Stats = push.Stats
 
 // Options configure a Backend.
 type Options struct {
-	// SubmissionURL is the HTTPTrap check's submission URL
+	// URL is the HTTPTrap check's submission URL
 	// (https://…/module/httptrap/<uuid>/<secret>, or a circonus-agent's
 	// http://…/write/<id>). Required.
-	SubmissionURL string
+	URL string
 	// TLSConfig configures HTTPS to the trap (circonus-gometrics'
 	// CheckManager.Broker.TLSConfig). Nil means the system's roots; an
 	// enterprise broker with Circonus' private CA needs its certificate
@@ -41,7 +41,8 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the interval loop, and a Flush or Close
+	// whose context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// the trap cannot be reached; 0 means 10, negative keeps none.
@@ -62,17 +63,17 @@ type Backend struct {
 	gaugeSeen []bool
 }
 
-// New returns a Backend submitting to o.SubmissionURL. It does not
+// New returns a Backend submitting to o.URL. It does not
 // contact the trap.
 func New(o Options) (*Backend, error) {
-	u, err := url.Parse(o.SubmissionURL)
+	u, err := url.Parse(o.URL)
 	switch {
-	case o.SubmissionURL == "":
-		return nil, fmt.Errorf("circonus: SubmissionURL is required: %w", metrics.ErrInvalidOption)
+	case o.URL == "":
+		return nil, fmt.Errorf("circonus: URL is required: %w", metrics.ErrInvalidOption)
 	case err != nil:
-		return nil, fmt.Errorf("circonus: SubmissionURL: %w: %w", metrics.ErrInvalidOption, err)
+		return nil, fmt.Errorf("circonus: URL: %w: %w", metrics.ErrInvalidOption, err)
 	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "http+unix" || u.Host == "":
-		return nil, fmt.Errorf("circonus: SubmissionURL %q is not http(s)://host/…: %w", o.SubmissionURL, metrics.ErrInvalidOption)
+		return nil, fmt.Errorf("circonus: URL %q is not http(s)://host/…: %w", o.URL, metrics.ErrInvalidOption)
 	case o.FlushInterval < 0:
 		return nil, fmt.Errorf("circonus: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
 	case o.Timeout < 0:
@@ -82,7 +83,7 @@ func New(o Options) (*Backend, error) {
 		o.FlushInterval = DefaultFlushInterval
 	}
 	cfg := &cgm.Config{}
-	cfg.CheckManager.Check.SubmissionURL = o.SubmissionURL
+	cfg.CheckManager.Check.SubmissionURL = o.URL
 	cfg.CheckManager.Broker.TLSConfig = o.TLSConfig
 	if u.Scheme == "https" && o.TLSConfig == nil {
 		// Without an API token circonus-gometrics cannot fetch Circonus'
@@ -97,6 +98,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("circonus: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{store: store, trap: t}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
 		Name:             "circonus",
@@ -114,6 +116,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
 		return b.store.NewCounter(push.Info{Desc: d, LabelValues: lv, Key: metricName(d, lv)})
 	}), nil
@@ -121,6 +126,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
 		return b.store.NewGauge(push.Info{Desc: d, LabelValues: lv, Key: metricName(d, lv)})
 	}), nil
@@ -128,6 +136,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
 		return b.store.NewHistogram(push.Info{Desc: d, LabelValues: lv, Key: metricName(d, lv)})
 	}), nil
@@ -136,10 +147,13 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush submits everything recorded so far, and what earlier flushes
 // left queued, and returns once the trap has answered (or ctx ends). Its
 // error wraps metrics.ErrDelivery.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close submits a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report. Sent counts metrics (one per series

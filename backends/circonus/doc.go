@@ -7,7 +7,7 @@
 // circonus-gometrics' locks or map look-ups); every FlushInterval the
 // flush is handed to circonus-gometrics and submitted.
 //
-//	b, err := circonus.New(circonus.Options{SubmissionURL: "https://trap.example:43191/module/httptrap/<uuid>/<secret>"})
+//	b, err := circonus.New(circonus.Options{URL: "https://trap.example:43191/module/httptrap/<uuid>/<secret>"})
 //	reg := metrics.New(b, metrics.WithNamespace("addsvc"))
 //	defer b.Close(ctx) // submits everything recorded
 //

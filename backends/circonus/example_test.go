@@ -22,7 +22,7 @@ func Example() {
 	}))
 	defer trap.Close()
 
-	b, err := circonus.New(circonus.Options{SubmissionURL: trap.URL + "/module/httptrap/check-uuid/secret"})
+	b, err := circonus.New(circonus.Options{URL: trap.URL + "/module/httptrap/check-uuid/secret"})
 	if err != nil {
 		log.Fatal(err)
 	}

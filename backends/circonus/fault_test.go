@@ -9,21 +9,9 @@ import (
 	"time"
 
 	"github.com/obskit/obskit/internal/push"
+	"github.com/obskit/obskit/internal/pushtest"
 	"github.com/obskit/obskit/metrics"
 )
-
-type collected struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (c *collected) handle(err error) { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
-
-func (c *collected) all() []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]error(nil), c.errs...)
-}
 
 // TestCloseDeliversEverything records from several goroutines while
 // others call Flush, then closes: every count reaches the trap. (Were
@@ -31,7 +19,7 @@ func (c *collected) all() []error {
 // at once and send nothing; the backend never lets that happen.)
 func TestCloseDeliversEverything(t *testing.T) {
 	rcv := newReceiver(t, false)
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
+	b, err := New(Options{URL: rcv.url(), FlushInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
 		ErrorHandler: func(err error) { t.Errorf("delivery: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +94,8 @@ func TestTrapFailsThenGoesAway(t *testing.T) {
 		t.Skip("waits for circonus-gometrics' retries (about 10 s)")
 	}
 	rcv := newReceiver(t, false)
-	var got collected
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
+	var got pushtest.Errors
+	b, err := New(Options{URL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +146,7 @@ func TestTrapFailsThenGoesAway(t *testing.T) {
 	if v, _ := rcv.counter("jobs"); v != 3 {
 		t.Fatalf("trap holds %d jobs, want 3", v)
 	}
-	if errs := got.all(); len(errs) == 0 || !strings.Contains(errs[0].Error(), "503") {
+	if errs := got.All(); len(errs) == 0 || !strings.Contains(errs[0].Error(), "503") {
 		t.Fatalf("reported %v, want the 503 first", errs)
 	}
 	// Let the abandoned submission finish its retries, for goleak.
@@ -178,8 +166,8 @@ func TestTrapFailsThenGoesAway(t *testing.T) {
 // dropped, counted and reported with the status.
 func TestTrapRejects(t *testing.T) {
 	rcv := newReceiver(t, false)
-	var got collected
-	b, err := New(Options{SubmissionURL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.handle})
+	var got pushtest.Errors
+	b, err := New(Options{URL: rcv.url(), FlushInterval: time.Hour, ErrorHandler: got.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +201,7 @@ func TestTrapRejects(t *testing.T) {
 	if v != 2 {
 		t.Fatalf("level = %v, want 2", v)
 	}
-	if errs := got.all(); len(errs) != 1 {
+	if errs := got.All(); len(errs) != 1 {
 		t.Fatalf("reported %v, want one error", errs)
 	}
 }

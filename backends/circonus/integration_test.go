@@ -112,7 +112,7 @@ func TestConformance(t *testing.T) {
 			rcv.noContent = !tls
 			backendtest.Run(t, backendtest.Harness{
 				New: func(t *testing.T) metrics.Backend {
-					o := Options{SubmissionURL: rcv.url(), FlushInterval: time.Hour,
+					o := Options{URL: rcv.url(), FlushInterval: time.Hour,
 						ErrorHandler: func(err error) { t.Errorf("delivery: %v", err) }}
 					if tls {
 						o.TLSConfig = rcv.srv.Client().Transport.(*http.Transport).TLSClientConfig

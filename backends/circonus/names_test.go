@@ -55,15 +55,15 @@ func FuzzTagValue(f *testing.F) {
 func TestOptionsValidated(t *testing.T) {
 	for _, o := range []Options{
 		{},
-		{SubmissionURL: "ftp://x/y"},
-		{SubmissionURL: "http://x/y", FlushInterval: -1},
-		{SubmissionURL: "http://x/y", Timeout: -1},
+		{URL: "ftp://x/y"},
+		{URL: "http://x/y", FlushInterval: -1},
+		{URL: "http://x/y", Timeout: -1},
 	} {
 		if _, err := New(o); !errors.Is(err, metrics.ErrInvalidOption) {
 			t.Errorf("New(%+v) = %v, want ErrInvalidOption", o, err)
 		}
 	}
-	b, err := New(Options{SubmissionURL: "https://127.0.0.1:9/module/httptrap/x/y"})
+	b, err := New(Options{URL: "https://127.0.0.1:9/module/httptrap/x/y"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,14 +180,21 @@ func (t *trap) submit() error {
 // Close waits a little for a submission still running, so that it is
 // not cut short needlessly; circonus-gometrics gives it no deadline, so
 // one to an unresponsive trap is abandoned after that.
-func (t *trap) Close() error {
+func (t *trap) Close() error { return t.CloseContext(context.Background()) }
+
+// CloseContext is Close that also gives up when ctx ends, so that the
+// Backend's Close returns by its ctx's deadline.
+func (t *trap) CloseContext(ctx context.Context) error {
 	t.mu.Lock()
 	s := t.inflight
 	t.mu.Unlock()
 	if s != nil {
+		timer := time.NewTimer(closeWait)
+		defer timer.Stop()
 		select {
 		case <-s.done:
-		case <-time.After(closeWait):
+		case <-timer.C:
+		case <-ctx.Done():
 		}
 	}
 	return nil

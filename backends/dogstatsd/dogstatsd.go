@@ -315,6 +315,9 @@ func (b *Backend) clientOptions() []statsd.Option {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
 		return b.store.NewCounter(b.info(d, lv))
 	}), nil
@@ -322,6 +325,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
 		return b.store.NewGauge(b.info(d, lv))
 	}), nil
@@ -329,6 +335,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
 		return b.store.NewHistogram(b.info(d, lv))
 	}), nil

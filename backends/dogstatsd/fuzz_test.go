@@ -40,7 +40,8 @@ var tagSeeds = []string{"", "GET", "a.b", "new\nline", "x:1|c", "k=v,k2=v2", "@0
 
 // FuzzLine records a counter and a distribution with a fuzzed label value
 // and writes the flush through datadog-go: exactly two lines, each parsed
-// by the strict parser with one tag in its documented form.
+// by the strict parser with one tag in its documented form (none for an
+// empty value).
 func FuzzLine(f *testing.F) {
 	for _, s := range tagSeeds {
 		f.Add(s, uint16(3), 0.25)
@@ -76,6 +77,13 @@ func FuzzLine(f *testing.F) {
 			case m.name == "fz.h" && m.typ == "d" && len(m.values) == 1 && m.values[0] == obs:
 			default:
 				t.Fatalf("value %q: line %+v", value, m)
+			}
+			if value == "" {
+				// An empty value sends no tag.
+				if len(m.tags) != 0 {
+					t.Fatalf("value %q: tags %q, want none", value, m.tags)
+				}
+				continue
 			}
 			if len(m.tags) != 1 || m.tags[0][0] != "v" {
 				t.Fatalf("value %q: tags %q", value, m.tags)

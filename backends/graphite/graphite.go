@@ -84,14 +84,13 @@ const (
 	writeSize               = 16 << 10
 )
 
-// Quantiles are the quantiles sent for each histogram, with their
-// suffixes.
-var quantiles = []struct {
-	q      float64
-	suffix string
-}{{0.5, ".p50"}, {0.9, ".p90"}, {0.95, ".p95"}, {0.99, ".p99"}}
-
-var quantileQs = []float64{0.5, 0.9, 0.95, 0.99}
+// quantileSuffixes are the path suffixes of push.Quantiles.
+var quantileSuffixes = func() (s [len(push.QuantileNames)]string) {
+	for i, n := range push.QuantileNames {
+		s[i] = "." + n
+	}
+	return s
+}()
 
 // Stats is the delivery report.
 type Stats = push.Stats
@@ -137,7 +136,6 @@ type Backend struct {
 	idle   int // flushes after which a gauge is idle; 0 never
 	store  *push.Store
 	pusher *push.Pusher
-	qs     []float64 // flush scratch
 }
 
 // New returns a Backend writing to o.Addr. It does not dial: carbon may
@@ -166,6 +164,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphite: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{o: o, store: store}
 	if o.StopIdleAfter > 0 {
 		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
@@ -197,6 +196,9 @@ func (b *Backend) info(d *metrics.Desc, lv []string) push.Info {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
 		return b.store.NewCounter(b.info(d, lv))
 	}), nil
@@ -204,6 +206,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
 		return b.store.NewGauge(b.info(d, lv))
 	}), nil
@@ -211,6 +216,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
 		return b.store.NewHistogram(b.info(d, lv))
 	}), nil
@@ -219,11 +227,14 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush writes everything recorded so far, and what earlier flushes left
 // queued, and returns once it is written. Its error wraps
 // metrics.ErrDelivery.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close flushes a last time, stops the flush goroutine and closes the
 // connection. Recording after Close is a no-op counted in
 // Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report.
@@ -258,14 +269,13 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 	for _, h := range b.store.Histograms() {
 		s := h.Data.(series)
 		h.Take(nil, func(snap *push.Snapshot) {
-			sk := snap.Sketch
-			bt.Line(b.appendStat(bt.Scratch(), s, ".count", float64(sk.Count()), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sk.Sum(), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sk.Min(), ts))
-			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sk.Max(), ts))
-			b.qs = sk.Quantiles(b.qs[:0], quantileQs...)
-			for i, q := range quantiles {
-				bt.Line(b.appendStat(bt.Scratch(), s, q.suffix, b.qs[i], ts))
+			sum := snap.Summary()
+			bt.Line(b.appendStat(bt.Scratch(), s, ".count", float64(sum.Count), ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".sum", sum.Sum, ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".min", sum.Min, ts))
+			bt.Line(b.appendStat(bt.Scratch(), s, ".max", sum.Max, ts))
+			for i, suffix := range quantileSuffixes {
+				bt.Line(b.appendStat(bt.Scratch(), s, suffix, sum.Q[i], ts))
 			}
 		})
 	}

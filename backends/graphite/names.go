@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/obskit/obskit/internal/sanitize"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -58,29 +59,9 @@ func AppendTagValue(dst []byte, v string) []byte {
 
 // AppendPathNode appends v as one node of a dotted Graphite path: ASCII
 // letters, digits, '_' and '-' are kept, every other character becomes
-// '_', and an empty value is "_".
-func AppendPathNode(dst []byte, v string) []byte {
-	if v == "" {
-		return append(dst, '_')
-	}
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c >= utf8.RuneSelf {
-			_, n := utf8.DecodeRuneInString(v[i:])
-			dst = append(dst, '_')
-			i += n
-			continue
-		}
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
-		default:
-			c = '_'
-		}
-		dst = append(dst, c)
-		i++
-	}
-	return dst
-}
+// '_', and an empty value is "_" (the rule statsd applies to labels in
+// the name).
+func AppendPathNode(dst []byte, v string) []byte { return sanitize.AppendNode(dst, v, false) }
 
 // SanitizeTagValue returns v as it arrives as a tag value ("" for an
 // omitted tag).

@@ -19,8 +19,10 @@
 //	                                                                    and a missing tag reads as "")
 //	counter Add(2), Add(0.5)        field count=2.5 (float)             the delta since the last flush; no
 //	                                                                    point when it is 0
-//	  with Options.CounterTotals    field count=102.5 (float)           the running total since New
-//	gauge Set(3), Add(-1)           field value=2 (float)               every flush once recorded into
+//	  with Options.CounterTotals    field count=102.5 (float)           the running total since New, every
+//	                                                                    flush once it is not 0
+//	gauge Set(3), Add(-1)           field value=2 (float)               every flush once recorded into (see
+//	                                                                    Options.StopIdleAfter)
 //	histogram                       fields count, sum, min, max,        of the values observed since the
 //	                                p50, p90, p95, p99 (floats)         last flush, then reset; no point
 //	                                                                    when none; quantiles within 1%

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obskit/obskit/internal/pushtest"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -112,9 +113,9 @@ func (s *ownInfluxd) kill() {
 func TestInfluxdAbsentKilledRestarted(t *testing.T) {
 	srv := newOwnInfluxd(t)
 	const maxQueued = 3
-	var got collected
+	var got pushtest.Errors
 	b, err := New(Options{URL: srv.url(), Database: "faults", FlushInterval: time.Hour, MaxQueuedFlushes: maxQueued,
-		Timeout: 2 * time.Second, ErrorHandler: got.handle})
+		Timeout: 2 * time.Second, ErrorHandler: got.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestInfluxdAbsentKilledRestarted(t *testing.T) {
 			t.Errorf("phase %s did not arrive", phase)
 		}
 	}
-	if errs := got.all(); len(errs) != 1 {
+	if errs := got.All(); len(errs) != 1 {
 		t.Errorf("error handler called %d times, want 1 (rate-limited): %v", len(errs), errs)
 	}
 }

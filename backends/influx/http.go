@@ -122,7 +122,10 @@ func (h *httpTransport) write(ctx context.Context, payload []byte) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	// An error echoes the line it could not parse, which can be as long
+	// as the batch: read it all (bounded) so that the reason at its end
+	// is kept, and shorten the message.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
@@ -142,19 +145,30 @@ func (h *httpTransport) write(ctx context.Context, payload []byte) error {
 // droppedRE finds the number of points a partial write dropped.
 var droppedRE = regexp.MustCompile(`dropped=(\d+)`)
 
+// maxErrorBody bounds what is read of an error answer; maxMessage bounds
+// the message passed on, whose middle (the echoed line) is cut.
+const (
+	maxErrorBody = 4 << 20
+	maxMessage   = 512
+)
+
 // serverMessage extracts InfluxDB's {"error": "…"} message, or returns
-// the body as it is.
+// the body as it is, shortened to its first and last 256 bytes.
 func serverMessage(body []byte) string {
 	var e struct {
 		Error string `json:"error"`
 	}
+	msg := strings.TrimSpace(string(body))
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
+		msg = e.Error
 	}
-	if s := strings.TrimSpace(string(body)); s != "" {
-		return s
+	if msg == "" {
+		return "(no message)"
 	}
-	return "(no message)"
+	if len(msg) > maxMessage {
+		msg = strings.ToValidUTF8(msg[:maxMessage/2]+" … "+msg[len(msg)-maxMessage/2:], "")
+	}
+	return msg
 }
 
 // Close releases idle connections.

@@ -58,7 +58,8 @@ type Options struct {
 	// FlushInterval is the time between flushes; 0 means
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Timeout bounds a flush of the interval loop; 0 means FlushInterval.
+	// Timeout bounds a flush of the interval loop, and a Flush or Close
+	// whose context has no deadline; 0 means FlushInterval.
 	Timeout time.Duration
 	// MaxBatchSize bounds the body of one HTTP write in bytes: a flush
 	// larger than that is split into several writes. 0 means
@@ -70,10 +71,14 @@ type Options struct {
 	// MaxQueuedFlushes bounds the flushes kept for another attempt while
 	// the server cannot be reached; 0 means 10, negative keeps none.
 	MaxQueuedFlushes int
-	// CounterTotals sends a counter's running total since the Backend was
-	// made in its count field instead of the delta since the previous
-	// flush.
+	// CounterTotals sends each counter's running total since the Backend
+	// was made, every flush once it is not 0, in its count field instead
+	// of the delta of each interval.
 	CounterTotals bool
+	// StopIdleAfter stops sending a gauge that has not been recorded into
+	// for this long (it resumes when recorded into again); 0 sends every
+	// gauge on every flush once it has been recorded into.
+	StopIdleAfter time.Duration
 	// ErrorHandler receives delivery errors (wrapping
 	// metrics.ErrDelivery, and push's rejection for a 4xx answer) with
 	// the server's message, at most one per 30 s; nil drops them, Stats
@@ -89,11 +94,11 @@ var consistencies = map[string]bool{"": true, "any": true, "one": true, "quorum"
 // use.
 type Backend struct {
 	o      Options
+	idle   int   // flushes after which a gauge is idle; 0 never
 	mult   int64 // nanoseconds per Precision unit
 	store  *push.Store
 	pusher *push.Pusher
 	fields []field // flush scratch
-	qs     []float64
 	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
 	// into; only the flush touches it.
 	gaugeSeen []bool
@@ -120,6 +125,8 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("influx: FlushInterval %v < 0: %w", o.FlushInterval, metrics.ErrInvalidOption)
 	case o.Timeout < 0:
 		return nil, fmt.Errorf("influx: Timeout %v < 0: %w", o.Timeout, metrics.ErrInvalidOption)
+	case o.StopIdleAfter < 0:
+		return nil, fmt.Errorf("influx: StopIdleAfter %v < 0: %w", o.StopIdleAfter, metrics.ErrInvalidOption)
 	case o.MaxBatchSize < 0:
 		return nil, fmt.Errorf("influx: MaxBatchSize %d < 0: %w", o.MaxBatchSize, metrics.ErrInvalidOption)
 	case o.MaxPacketSize < 0 || o.MaxPacketSize > 65507:
@@ -150,7 +157,11 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("influx: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{o: o, mult: models.GetPrecisionMultiplier(o.Precision), store: store}
+	if o.StopIdleAfter > 0 {
+		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
+	}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
 		Name:             "influx",
 		FlushInterval:    o.FlushInterval,
@@ -167,6 +178,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
 		return b.store.NewCounter(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
 	}), nil
@@ -174,6 +188,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
 		return b.store.NewGauge(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
 	}), nil
@@ -181,6 +198,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
 		return b.store.NewHistogram(push.Info{Desc: d, LabelValues: lv, Key: seriesKey(d, lv)})
 	}), nil
@@ -189,10 +209,13 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush writes everything recorded so far, and what earlier flushes left
 // queued, and returns once the server has answered. Its error wraps
 // metrics.ErrDelivery and carries the server's message.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close flushes a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report. Sent counts points.
@@ -203,23 +226,18 @@ func (b *Backend) Stats() Stats { return b.pusher.Stats() }
 // series), and returns the bytes written.
 func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
 
-// Field keys of histogram points, sorted as the line protocol writes them.
-var quantileKeys = [...]string{"p50", "p90", "p95", "p99"}
-
-var quantiles = []float64{0.5, 0.9, 0.95, 0.99}
-
 // appendFlush formats one flush. The Pusher runs one at a time.
 func (b *Backend) appendFlush(bt *push.Batch) error {
 	now := bt.Now
 	for _, c := range b.store.Counters() {
 		d := c.TakeDelta()
-		if d == 0 {
-			continue
-		}
 		c.Total += d
 		v := d
 		if b.o.CounterTotals {
 			v = c.Total
+		}
+		if v == 0 {
+			continue
 		}
 		b.fields = append(b.fields[:0], field{"count", v})
 		b.line(bt, c.Key, now)
@@ -232,7 +250,7 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 		if changed {
 			b.gaugeSeen[i] = true
 		}
-		if !b.gaugeSeen[i] {
+		if !b.gaugeSeen[i] || b.idle > 0 && g.Idle >= b.idle {
 			continue
 		}
 		b.fields = append(b.fields[:0], field{"value", v})
@@ -240,17 +258,17 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 	}
 	for _, h := range b.store.Histograms() {
 		h.Take(nil, func(s *push.Snapshot) {
-			sk := s.Sketch
-			b.qs = sk.Quantiles(b.qs[:0], quantiles...)
+			sum := s.Summary()
+			// Fields sorted by key, as the line protocol writes them.
 			b.fields = append(b.fields[:0],
-				field{"count", float64(s.Count)},
-				field{"max", sk.Max()},
-				field{"min", sk.Min()},
-				field{quantileKeys[0], b.qs[0]},
-				field{quantileKeys[1], b.qs[1]},
-				field{quantileKeys[2], b.qs[2]},
-				field{quantileKeys[3], b.qs[3]},
-				field{"sum", sk.Sum()},
+				field{"count", float64(sum.Count)},
+				field{"max", sum.Max},
+				field{"min", sum.Min},
+				field{push.QuantileNames[0], sum.Q[0]},
+				field{push.QuantileNames[1], sum.Q[1]},
+				field{push.QuantileNames[2], sum.Q[2]},
+				field{push.QuantileNames[3], sum.Q[3]},
+				field{"sum", sum.Sum},
 			)
 			b.line(bt, h.Key, now)
 		})

@@ -107,3 +107,55 @@ func TestCounterTotals(t *testing.T) {
 		t.Fatalf("second flush %q, want the running total 3.5", out.String())
 	}
 }
+
+// CounterTotals means what it means in graphite: the running total on
+// every flush once it is not 0, also a flush with no new delta.
+func TestCounterTotalsEveryFlush(t *testing.T) {
+	b, err := New(Options{Database: "d", FlushInterval: time.Hour, CounterTotals: true, URL: "http://127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	c, _ := metrics.New(b).NewCounter(metrics.Opts{Name: "c", Help: "C."})
+	c.Add(1.5)
+	var out strings.Builder
+	for i := range 2 {
+		out.Reset()
+		if _, err := b.WriteTo(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), "c count=1.5 ") {
+			t.Fatalf("flush %d: %q, want the running total 1.5", i, out.String())
+		}
+	}
+}
+
+// StopIdleAfter stops sending a gauge no one records into, as in graphite.
+func TestStopIdleAfter(t *testing.T) {
+	b, err := New(Options{Database: "d", FlushInterval: time.Hour, StopIdleAfter: 2 * time.Hour, URL: "http://127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	g, _ := metrics.New(b).NewGauge(metrics.Opts{Name: "g", Help: "G."})
+	g.Set(1)
+	lines := func() int {
+		var out strings.Builder
+		if _, err := b.WriteTo(&out); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(out.String(), "\n")
+	}
+	for i, want := range []int{1, 1, 0, 0} {
+		if got := lines(); got != want {
+			t.Fatalf("flush %d: %d points, want %d", i, got, want)
+		}
+	}
+	g.Set(2)
+	if got := lines(); got != 1 {
+		t.Fatalf("after recording again: %d points, want 1", got)
+	}
+	if _, err := New(Options{Database: "d", StopIdleAfter: -1}); !errors.Is(err, metrics.ErrInvalidOption) {
+		t.Fatalf("StopIdleAfter -1: %v", err)
+	}
+}

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/obskit/obskit/backends/backendtest"
 	"github.com/obskit/obskit/internal/push"
+	"github.com/obskit/obskit/internal/pushtest"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -132,25 +132,11 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// collect returns an ErrorHandler that keeps what it receives.
-type collected struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (c *collected) handle(err error) { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
-
-func (c *collected) all() []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]error(nil), c.errs...)
-}
-
 func TestDatabaseDroppedMidRun(t *testing.T) {
 	s := sharedServer(t)
 	db := s.newDatabase(t)
-	var got collected
-	b, err := New(Options{URL: s.url, Database: db, FlushInterval: time.Hour, ErrorHandler: got.handle})
+	var got pushtest.Errors
+	b, err := New(Options{URL: s.url, Database: db, FlushInterval: time.Hour, ErrorHandler: got.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +161,7 @@ func TestDatabaseDroppedMidRun(t *testing.T) {
 	if st := b.Stats(); st.DroppedRejected != 1 || st.Queued != 0 {
 		t.Fatalf("stats after the rejection: %+v, want 1 point rejected and nothing queued", st)
 	}
-	if errs := got.all(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "database not found") {
+	if errs := got.All(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "database not found") {
 		t.Fatalf("reported %v, want one error naming the missing database", errs)
 	}
 	if _, err := s.query("", fmt.Sprintf("CREATE DATABASE %q", db), "POST"); err != nil {
@@ -201,8 +187,8 @@ func TestFieldTypeConflictReportedOnce(t *testing.T) {
 	if err := writeLines(s.url, db, `temperature value="hot"`); err != nil {
 		t.Fatal(err)
 	}
-	var got collected
-	b, err := New(Options{URL: s.url, Database: db, FlushInterval: time.Hour, ErrorHandler: got.handle})
+	var got pushtest.Errors
+	b, err := New(Options{URL: s.url, Database: db, FlushInterval: time.Hour, ErrorHandler: got.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +214,7 @@ func TestFieldTypeConflictReportedOnce(t *testing.T) {
 	if st.DroppedRejected != 3 || st.Sent != 3 || st.Queued != 0 || st.FlushErrors != 3 {
 		t.Fatalf("stats %+v: want the 3 gauge points rejected, the 3 counter points written, nothing queued", st)
 	}
-	if errs := got.all(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "field type conflict") {
+	if errs := got.All(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "field type conflict") {
 		t.Fatalf("reported %d errors (%v), want one naming the field type conflict", len(errs), errs)
 	}
 	if v := s.sumOf(t, db, "ok", "count"); v != 3 {

@@ -450,6 +450,9 @@ const maxNameLen = 255
 // declare returns the family of d's name, made by mk the first time and
 // the same one for an identical declaration after.
 func (b *Backend) declare(d *metrics.Desc, mk func() any) (any, error) {
+	if d == nil {
+		return nil, fmt.Errorf("otlp: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	name := d.FullName(".")
 	if len(name) > maxNameLen {
 		return nil, fmt.Errorf("otlp: declare %q: %w: longer than %d bytes", name, metrics.ErrInvalidName, maxNameLen)

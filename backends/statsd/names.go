@@ -1,8 +1,7 @@
 package statsd
 
 import (
-	"unicode/utf8"
-
+	"github.com/obskit/obskit/internal/sanitize"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -41,28 +40,7 @@ func appendTag(buf []byte, name, value string) []byte {
 // ASCII letters, digits, '_' and '-' are kept (and '.' when dot is true,
 // in the Telegraf tag form), every other character becomes one '_', and
 // an empty value becomes "_".
-func AppendSanitized(dst []byte, v string, dot bool) []byte {
-	if v == "" {
-		return append(dst, '_')
-	}
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c >= utf8.RuneSelf {
-			_, n := utf8.DecodeRuneInString(v[i:])
-			dst = append(dst, '_')
-			i += n
-			continue
-		}
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '.' && dot:
-			dst = append(dst, c)
-		default:
-			dst = append(dst, '_')
-		}
-		i++
-	}
-	return dst
-}
+func AppendSanitized(dst []byte, v string, dot bool) []byte { return sanitize.AppendNode(dst, v, dot) }
 
 // Sanitize returns label value v as AppendSanitized writes it.
 func Sanitize(v string, dot bool) string { return string(AppendSanitized(nil, v, dot)) }

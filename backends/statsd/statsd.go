@@ -16,7 +16,7 @@
 //	labels method=GET code=200      addsvc.requests.GET.200:…           label values appended with '.',
 //	                                                                    const labels first (sorted by name),
 //	                                                                    then declared labels in order
-//	Options.Labels = TelegrafTags   addsvc.requests,code=200,method=GET:…  Telegraf/InfluxDB tag form, same order
+//	Options.Labels = TelegrafTags   addsvc.requests,method=GET,code=200:…  Telegraf/InfluxDB tag form, same order
 //	counter Add(2), Add(0.5)        …:2.5|c                             the sum since the last flush; none if 0
 //	gauge Set(3), Add(-1)           …:2|g                               the value, sent when recorded into
 //	gauge Set(-8)                   …:0|g  …:-8|g                       a signed value is a delta in statsd, so
@@ -183,6 +183,7 @@ func New(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("statsd: %w", err)
 	}
+	store.MergeSameKey() // label sets that sanitise alike are one series
 	b := &Backend{o: o, store: store}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), tr, push.Options{
 		Name:             "statsd",
@@ -200,6 +201,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
 		return b.store.NewCounter(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
 	}), nil
@@ -207,6 +211,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
 		return b.store.NewGauge(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
 	}), nil
@@ -214,6 +221,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if d == nil {
+		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
+	}
 	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
 		return b.store.NewHistogram(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
 	}), nil
@@ -222,11 +232,14 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // Flush sends everything recorded so far, and what earlier flushes left
 // queued, and returns once it is written. Its error wraps
 // metrics.ErrDelivery.
+// After Close it returns an error wrapping metrics.ErrDelivery.
 func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
 
 // Close flushes a last time, stops the flush goroutine and closes the
 // socket. Recording after Close is a no-op counted in
 // Stats.DroppedClosed.
+// A second Close, concurrent or later, waits for the first and returns
+// nil.
 func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
 
 // Stats returns the delivery report.

@@ -13,20 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/obskit/obskit/backends/statsd"
+	"github.com/obskit/obskit/internal/pushtest"
 	"github.com/obskit/obskit/metrics"
 )
 
-// TestMain checks that no goroutine outlives the tests, except the idle
-// keep-alive connections of net/http's shared transport that the
-// integration tests' readers leave.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
-}
+// TestMain checks that no goroutine outlives the tests.
+func TestMain(m *testing.M) { pushtest.VerifyTestMain(m) }
 
 func newBackend(t *testing.T, o statsd.Options) *statsd.Backend {
 	t.Helper()

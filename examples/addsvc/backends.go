@@ -141,7 +141,7 @@ func newBackend(ctx context.Context, name string, f *backendFlags, onErr func(er
 		}
 	case "circonus":
 		var b *circonus.Backend
-		b, err = circonus.New(circonus.Options{SubmissionURL: f.circonusURL, FlushInterval: f.pushInterval, ErrorHandler: onErr})
+		b, err = circonus.New(circonus.Options{URL: f.circonusURL, FlushInterval: f.pushInterval, ErrorHandler: onErr})
 		p.Backend, p.push = b, b
 		p.look = func(n string) string {
 			return fmt.Sprintf("the HTTPTrap check's metrics %s|ST[operation:…,outcome:…]", n)

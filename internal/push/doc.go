@@ -33,7 +33,11 @@
 //     (reservoir sampling) and reports the rate, so a backend can send
 //     the sample with "@rate" and the server's counts stay unbiased.
 //
-// After Store.Close, recording is a no-op counted in DroppedClosed.
+// After Store.Close, recording is a no-op counted in DroppedClosed. A
+// recording under way at the instant of Close (past its check, not yet
+// added when Close's flush takes the series) is neither delivered nor
+// counted: at most one per goroutine recording at that instant. Closing
+// that window would cost every recording two more atomic operations.
 //
 // # Flushing: Pusher
 //

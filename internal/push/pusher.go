@@ -60,8 +60,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ErrClosed is returned by Flush after Close.
-var ErrClosed = errors.New("push: closed")
+// ErrClosed is returned by Flush after Close. It wraps
+// metrics.ErrDelivery: nothing was delivered.
+var ErrClosed = fmt.Errorf("backend closed: %w", metrics.ErrDelivery)
 
 // ErrRejected, wrapped in an error from Transport.Send, says that the
 // server refused the payload for good (an HTTP 4xx): it is dropped and
@@ -79,10 +80,18 @@ type Pusher struct {
 
 	stop chan struct{}
 	done chan struct{}
+	// loopCtx is the parent of the loop's flushes; Close cancels it so
+	// that a flush stuck on a server that never reads ends at once.
+	loopCtx    context.Context
+	cancelLoop context.CancelFunc
 
-	mu      sync.Mutex // one flush at a time; guards what follows
-	closed  bool
-	queue   [][]payload // unsent payloads of whole flushes, oldest first
+	closeOnce sync.Once
+	closeDone chan struct{} // closed when the first Close returns
+	closed    atomic.Bool
+
+	sem     chan struct{} // one flush at a time; held guards what follows
+	final   bool          // Close's flush is running
+	queue   [][]payload   // unsent payloads of whole flushes, oldest first
 	free    [][]byte
 	scratch []byte
 	lastRep time.Time
@@ -122,7 +131,9 @@ func New(store *Store, f Flusher, t Transport, o Options) (*Pusher, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	p := &Pusher{o: o, store: store, f: f, t: t, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Pusher{o: o, store: store, f: f, t: t, stop: make(chan struct{}), done: make(chan struct{}),
+		closeDone: make(chan struct{}), sem: make(chan struct{}, 1)}
+	p.loopCtx, p.cancelLoop = context.WithCancel(context.Background())
 	go p.loop()
 	return p, nil
 }
@@ -136,49 +147,89 @@ func (p *Pusher) loop() {
 		case <-p.stop:
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), p.o.Timeout)
-			p.mu.Lock()
-			if !p.closed {
-				p.flush(ctx, false)
+			ctx, cancel := context.WithTimeout(p.loopCtx, p.o.Timeout)
+			if p.lock(ctx) == nil {
+				if !p.closed.Load() {
+					p.flush(ctx, false)
+				}
+				p.unlock()
 			}
-			p.mu.Unlock()
 			cancel()
 		}
 	}
 }
 
+// lock takes the flush lock, or returns ctx's error when ctx ends first:
+// a Flush never waits past its own deadline for another flush.
+func (p *Pusher) lock(ctx context.Context) error {
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w: waiting for another flush: %w", p.o.Name, metrics.ErrDelivery, ctx.Err())
+	}
+}
+
+func (p *Pusher) unlock() { <-p.sem }
+
 // Flush delivers everything recorded so far, and what earlier flushes
 // left queued, and returns when it is written or failed. The error wraps
-// metrics.ErrDelivery.
+// metrics.ErrDelivery. A ctx already done takes nothing from the series
+// (the next flush sends it); a ctx that ends while another flush runs
+// ends the wait. After Close it returns ErrClosed.
 func (p *Pusher) Flush(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w: %w", p.o.Name, metrics.ErrDelivery, err)
+	}
+	// Close cancels a Flush under way, so that it can take the lock at
+	// once; what the Flush leaves queued, Close delivers.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.loopCtx, cancel)
+	defer stop()
+	if err := p.lock(ctx); err != nil {
+		return err
+	}
+	defer p.unlock()
+	if p.closed.Load() {
 		return ErrClosed
 	}
 	return p.flush(ctx, true)
 }
 
 // Close stops recording (later recordings are counted in DroppedClosed),
-// flushes a last time, stops the loop and closes the Transport. What it
-// cannot deliver is counted in DroppedClosed and the error returned. A
-// second Close returns nil.
+// cancels any flush under way, flushes a last time, stops the
+// loop and closes the Transport. What it cannot deliver is counted in
+// DroppedClosed and the error returned. Another Close, concurrent or
+// later, waits for the first (or its own ctx) and returns nil.
 func (p *Pusher) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	first := false
+	p.closeOnce.Do(func() { first = true })
+	if !first {
+		select {
+		case <-p.closeDone:
+		case <-ctx.Done():
+		}
 		return nil
 	}
-	p.closed = true
-	p.mu.Unlock()
+	defer close(p.closeDone)
+	p.closed.Store(true)
 	if p.store != nil {
 		p.store.Close()
 	}
 	close(p.stop)
+	p.cancelLoop()
 	<-p.done
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// Every other flush has been cancelled: the lock comes at once, and
+	// the final flush runs (and counts what it cannot deliver) even when
+	// ctx has ended meanwhile.
+	p.sem <- struct{}{}
+	defer p.unlock()
+	p.final = true
 	err := p.flush(ctx, true)
 	var lost uint64
 	for _, f := range p.queue {
@@ -190,14 +241,20 @@ func (p *Pusher) Close(ctx context.Context) error {
 	p.queued.Store(0)
 	p.droppedClosed.Add(lost)
 	if p.t != nil {
-		if cerr := p.t.Close(); cerr != nil && err == nil {
+		var cerr error
+		if cc, ok := p.t.(ContextCloser); ok {
+			cerr = cc.CloseContext(ctx)
+		} else {
+			cerr = p.t.Close()
+		}
+		if cerr != nil && err == nil {
 			err = p.fail(fmt.Errorf("close: %w", cerr))
 		}
 	}
 	return err
 }
 
-// flush runs one flush with p.mu held. A ctx without a deadline gets
+// flush runs one flush with the flush lock held. A ctx without a deadline gets
 // Options.Timeout, so that a server that accepts but never reads cannot
 // hold Flush or Close forever.
 func (p *Pusher) flush(ctx context.Context, explicit bool) error {
@@ -251,6 +308,11 @@ func (p *Pusher) flush(ctx context.Context, explicit bool) error {
 	}
 	p.queued.Store(q)
 	if err != nil {
+		if !p.final && p.loopCtx.Err() != nil {
+			// Close cancelled this flush: what it did not send stays
+			// queued for Close's own flush, which reports.
+			return errors.Join(ferr, fmt.Errorf("%s: %w: %w", p.o.Name, metrics.ErrDelivery, err))
+		}
 		err = p.fail(err)
 	}
 	return errors.Join(ferr, err)
@@ -335,8 +397,8 @@ func (p *Pusher) report(err error) {
 // WriteTo runs one flush and writes its lines to w instead of the
 // Transport, leaving the queue alone. It returns the bytes written.
 func (p *Pusher) WriteTo(w io.Writer) (int64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.sem <- struct{}{}
+	defer p.unlock()
 	p.flushes.Add(1)
 	b := p.batch()
 	ferr := p.f.AppendFlush(b)

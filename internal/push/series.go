@@ -66,6 +66,25 @@ type Store struct {
 	counters   []*Counter
 	gauges     []*Gauge
 	histograms []*Histogram
+	// With MergeSameKey, the series of each kind by Key.
+	merge               bool
+	ckeys, gkeys, hkeys map[string]int
+}
+
+// MergeSameKey makes NewCounter, NewGauge and NewHistogram return the
+// series of that kind already made with the same Info.Key instead of a
+// second one. A backend whose Key is the whole of what reaches the
+// server (name and sanitised labels) calls it once, before any series is
+// made: two label sets that sanitise alike then record into one series,
+// whose values add up (counters, histograms) or replace each other
+// (gauges), instead of two lines for one series in the same flush, of
+// which a server that keeps one point per series and time (Graphite,
+// InfluxDB) would keep only the last.
+func (s *Store) MergeSameKey() {
+	s.mu.Lock()
+	s.merge = true
+	s.ckeys, s.gkeys, s.hkeys = map[string]int{}, map[string]int{}, map[string]int{}
+	s.mu.Unlock()
 }
 
 // NewStore returns an empty Store whose histograms keep what h says.
@@ -98,24 +117,43 @@ func (s *Store) DroppedClosed() uint64 { return s.st.droppedClosed.Load() }
 
 // NewCounter adds a counter series.
 func (s *Store) NewCounter(info Info) *Counter {
-	c := &Counter{st: &s.st, Info: info}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.ckeys[info.Key]; ok {
+		return s.counters[i]
+	}
+	c := &Counter{st: &s.st, Info: info}
+	if s.merge {
+		s.ckeys[info.Key] = len(s.counters)
+	}
 	s.counters = append(s.counters, c)
-	s.mu.Unlock()
 	return c
 }
 
 // NewGauge adds a gauge series.
 func (s *Store) NewGauge(info Info) *Gauge {
-	g := &Gauge{st: &s.st, Info: info}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.gkeys[info.Key]; ok {
+		return s.gauges[i]
+	}
+	g := &Gauge{st: &s.st, Info: info}
+	if s.merge {
+		s.gkeys[info.Key] = len(s.gauges)
+	}
 	s.gauges = append(s.gauges, g)
-	s.mu.Unlock()
 	return g
 }
 
 // NewHistogram adds a histogram series.
 func (s *Store) NewHistogram(info Info) *Histogram {
+	s.mu.Lock()
+	if i, ok := s.hkeys[info.Key]; ok {
+		h := s.histograms[i]
+		s.mu.Unlock()
+		return h
+	}
+	s.mu.Unlock()
 	h := &Histogram{st: &s.st, Info: info, maxValues: s.hopts.MaxValues}
 	for i := range h.bufs {
 		b := &h.bufs[i]
@@ -127,8 +165,14 @@ func (s *Store) NewHistogram(info Info) *Histogram {
 		}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.hkeys[info.Key]; ok { // made meanwhile
+		return s.histograms[i]
+	}
+	if s.merge {
+		s.hkeys[info.Key] = len(s.histograms)
+	}
 	s.histograms = append(s.histograms, h)
-	s.mu.Unlock()
 	return h
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -16,6 +17,13 @@ import (
 type Transport interface {
 	Send(ctx context.Context, payload []byte) error
 	Close() error
+}
+
+// ContextCloser is implemented by a Transport whose Close may wait (for
+// a request under way); Pusher.Close calls CloseContext with its own ctx
+// instead of Close, so that it returns by the ctx's deadline.
+type ContextCloser interface {
+	CloseContext(ctx context.Context) error
 }
 
 // backoffResetter is implemented by transports that wait between
@@ -38,8 +46,17 @@ type UDP struct {
 // NewUDP returns a transport to addr (host:port).
 func NewUDP(addr string) *UDP { return &UDP{addr: addr} }
 
-// Send writes payload as one datagram.
+// MaxDatagram is the largest payload a UDP datagram can carry over IPv4.
+const MaxDatagram = 65507
+
+// Send writes payload as one datagram. A payload no datagram can carry
+// (a single line longer than MaxDatagram, or one the kernel refuses as
+// too long) is refused with an error wrapping ErrRejected: sending it
+// again would fail again.
 func (u *UDP) Send(ctx context.Context, payload []byte) error {
+	if len(payload) > MaxDatagram {
+		return fmt.Errorf("%w: a datagram of %d bytes (the longest is %d): a line longer than a datagram", ErrRejected, len(payload), MaxDatagram)
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.conn == nil {
@@ -56,6 +73,9 @@ func (u *UDP) Send(ctx context.Context, payload []byte) error {
 		u.conn.SetWriteDeadline(time.Time{})
 	}
 	_, err := u.conn.Write(payload)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	}
 	return err
 }
 
@@ -139,7 +159,13 @@ func (t *TCP) Send(ctx context.Context, payload []byte) error {
 	} else {
 		t.conn.SetWriteDeadline(time.Time{})
 	}
-	if _, err := t.conn.Write(payload); err != nil {
+	// A write blocked on a server that does not read ends when ctx is
+	// cancelled, not only at its deadline.
+	conn := t.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Unix(1, 0)) })
+	_, err := conn.Write(payload)
+	stop() // a deadline it set is replaced by the next Send
+	if err != nil {
 		// Part of the payload may have arrived; the server discards an
 		// incomplete last line when the connection ends. Redial at once
 		// on the next Send.

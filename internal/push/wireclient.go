@@ -24,8 +24,8 @@ func (p *Pusher) CountDroppedWrite(n uint64) { p.droppedWrite.Add(n) }
 // Store's series as a Flusher does (a backend's WriteTo through its own
 // client). It counts as a flush in Stats.
 func (p *Pusher) Locked(f func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.sem <- struct{}{}
+	defer p.unlock()
 	p.flushes.Add(1)
 	f()
 }

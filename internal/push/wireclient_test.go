@@ -19,8 +19,11 @@ func TestWireCounts(t *testing.T) {
 	p.CountDroppedQueueFull(1)
 	ran := false
 	p.Locked(func() {
-		if p.mu.TryLock() {
+		select {
+		case p.sem <- struct{}{}:
+			<-p.sem
 			t.Error("Locked runs f without the flush lock")
+		default:
 		}
 		ran = true
 	})
