@@ -69,6 +69,13 @@
 // push backends wrap metrics.ErrDelivery and reach Options.ErrorHandler,
 // rate-limited so that a dead server cannot flood a log.
 //
+// A Backend not made by New (new(Backend), a zero Backend, a nil
+// *Backend) never panics: its Declare methods, Flush, Close and WriteTo
+// return an error wrapping metrics.ErrInvalidOption ("Backend not made by
+// New"), Stats returns the zero Stats, and prometheus's Handler serves
+// 404. Only expvar's zero Backend is documented as usable, with the
+// default Options.
+//
 // # Pull and push
 //
 // Pull backends (prometheus, expvar) add Handler() http.Handler. Push

@@ -158,10 +158,12 @@ func (b *bound) record(ctx context.Context, o outcome, seconds float64) {
 // The children for each outcome that can happen are bound when
 // Instrument is called: a call records with no label lookup and no
 // allocation. OutcomeBusinessError is bound only when Resp can carry a
-// business error and in does not ignore them. A nil in returns a
-// middleware that adds nothing.
+// business error and in does not ignore them. A nil in, or one not made
+// by NewInstrumenting (new(Instrumenting), a zero Instrumenting), has no
+// instruments to record into: it returns a middleware that adds nothing,
+// passing calls through unrecorded.
 func Instrument[Req, Resp any](in *Instrumenting, operation string) Middleware[Req, Resp] {
-	if in == nil {
+	if in == nil || in.requests == nil || in.duration == nil {
 		return func(next Endpoint[Req, Resp]) Endpoint[Req, Resp] {
 			if next == nil {
 				return failingEndpoint[Req, Resp](errNilEndpoint)

@@ -116,6 +116,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("circonus")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -126,6 +129,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("circonus")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -136,6 +142,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("circonus")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("circonus: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -148,22 +157,42 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // left queued, and returns once the trap has answered (or ctx ends). Its
 // error wraps metrics.ErrDelivery.
 // After Close it returns an error wrapping metrics.ErrDelivery.
-func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+func (b *Backend) Flush(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("circonus")
+	}
+	return b.pusher.Flush(ctx)
+}
 
 // Close submits a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
 // A second Close, concurrent or later, waits for the first and returns
 // nil.
-func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
+func (b *Backend) Close(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("circonus")
+	}
+	return b.pusher.Close(ctx)
+}
 
 // Stats returns the delivery report. Sent counts metrics (one per series
 // and submission).
-func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+func (b *Backend) Stats() Stats {
+	if b == nil || b.pusher == nil {
+		return Stats{}
+	}
+	return b.pusher.Stats()
+}
 
 // WriteTo writes one flush in the backend's internal line form (kind,
 // metric name, value; tab-separated) to w instead of the trap, reading
 // and resetting the series: for tests and debugging.
-func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
+func (b *Backend) WriteTo(w io.Writer) (int64, error) {
+	if b == nil || b.pusher == nil {
+		return 0, push.NotNew("circonus")
+	}
+	return b.pusher.WriteTo(w)
+}
 
 // appendFlush formats one flush. The Pusher runs one at a time.
 func (b *Backend) appendFlush(bt *push.Batch) error {

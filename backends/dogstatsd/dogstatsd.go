@@ -315,6 +315,9 @@ func (b *Backend) clientOptions() []statsd.Option {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("dogstatsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -325,6 +328,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("dogstatsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -335,6 +341,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("dogstatsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -362,12 +371,20 @@ func (b *Backend) info(d *metrics.Desc, lv []string) push.Info {
 
 // Flush hands everything recorded so far to datadog-go and returns once
 // datadog-go has written it. Its error wraps metrics.ErrDelivery.
-func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+func (b *Backend) Flush(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("dogstatsd")
+	}
+	return b.pusher.Flush(ctx)
+}
 
 // Close flushes a last time, stops the flush goroutine and closes
 // datadog-go's client. Recording after Close is a no-op counted in
 // Stats.DroppedClosed.
 func (b *Backend) Close(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("dogstatsd")
+	}
 	err := b.pusher.Close(ctx)
 	b.close.Do(func() {
 		if cerr := b.client.Close(); cerr != nil && err == nil {
@@ -378,7 +395,12 @@ func (b *Backend) Close(ctx context.Context) error {
 }
 
 // Stats returns the delivery report.
-func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+func (b *Backend) Stats() Stats {
+	if b == nil || b.pusher == nil {
+		return Stats{}
+	}
+	return b.pusher.Stats()
+}
 
 // WriteTo writes one flush to w instead of the Agent, formatted by
 // datadog-go as Flush would send it (reading and resetting the series),
@@ -386,6 +408,9 @@ func (b *Backend) Stats() Stats { return b.pusher.Stats() }
 // datadog-go client on w for the call, without telemetry or origin
 // detection.
 func (b *Backend) WriteTo(w io.Writer) (int64, error) {
+	if b == nil || b.pusher == nil {
+		return 0, push.NotNew("dogstatsd")
+	}
 	cw := &countingWriter{w: w}
 	// The writer's errors are cw's; the backend's client does not see them.
 	opts := append(b.clientOptions(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection(),

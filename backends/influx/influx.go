@@ -178,6 +178,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("influx")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -188,6 +191,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("influx")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -198,6 +204,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("influx")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("influx: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -210,21 +219,41 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // queued, and returns once the server has answered. Its error wraps
 // metrics.ErrDelivery and carries the server's message.
 // After Close it returns an error wrapping metrics.ErrDelivery.
-func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+func (b *Backend) Flush(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("influx")
+	}
+	return b.pusher.Flush(ctx)
+}
 
 // Close flushes a last time and stops the flush goroutine. Recording
 // after Close is a no-op counted in Stats.DroppedClosed.
 // A second Close, concurrent or later, waits for the first and returns
 // nil.
-func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
+func (b *Backend) Close(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("influx")
+	}
+	return b.pusher.Close(ctx)
+}
 
 // Stats returns the delivery report. Sent counts points.
-func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+func (b *Backend) Stats() Stats {
+	if b == nil || b.pusher == nil {
+		return Stats{}
+	}
+	return b.pusher.Stats()
+}
 
 // WriteTo writes the points of one flush in line protocol to w instead of
 // the server, as Flush would send them (reading and resetting the
 // series), and returns the bytes written.
-func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
+func (b *Backend) WriteTo(w io.Writer) (int64, error) {
+	if b == nil || b.pusher == nil {
+		return 0, push.NotNew("influx")
+	}
+	return b.pusher.WriteTo(w)
+}
 
 // appendFlush formats one flush. The Pusher runs one at a time.
 func (b *Backend) appendFlush(bt *push.Batch) error {

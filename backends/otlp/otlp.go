@@ -373,6 +373,9 @@ func (o *Options) newExporter() (sdkmetric.Exporter, func(), error) {
 // export's error, which wraps metrics.ErrDelivery. It waits for ctx or
 // Options.Timeout, whichever ends first.
 func (b *Backend) Flush(ctx context.Context) error {
+	if b == nil || b.exp == nil {
+		return push.NotNew("otlp")
+	}
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	seq := b.exp.seq()
@@ -391,6 +394,9 @@ func (b *Backend) Flush(ctx context.Context) error {
 // metrics.ErrDelivery; later calls return the same. Values recorded after
 // Close are not exported.
 func (b *Backend) Close(ctx context.Context) error {
+	if b == nil || b.exp == nil {
+		return push.NotNew("otlp")
+	}
 	b.closeOnce.Do(func() {
 		b.flushMu.Lock()
 		defer b.flushMu.Unlock()
@@ -410,7 +416,12 @@ func (b *Backend) Close(ctx context.Context) error {
 }
 
 // Stats returns the delivery report.
-func (b *Backend) Stats() Stats { return b.exp.stats() }
+func (b *Backend) Stats() Stats {
+	if b == nil || b.exp == nil {
+		return Stats{}
+	}
+	return b.exp.stats()
+}
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
@@ -450,6 +461,9 @@ const maxNameLen = 255
 // declare returns the family of d's name, made by mk the first time and
 // the same one for an identical declaration after.
 func (b *Backend) declare(d *metrics.Desc, mk func() any) (any, error) {
+	if b == nil || b.exp == nil {
+		return nil, push.NotNew("otlp")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("otlp: %w: nil Desc", metrics.ErrInvalidOption)
 	}

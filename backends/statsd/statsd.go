@@ -201,6 +201,9 @@ func New(o Options) (*Backend, error) {
 
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("statsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -211,6 +214,9 @@ func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.Counte
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("statsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -221,6 +227,9 @@ func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHan
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
+	if b == nil || b.pusher == nil {
+		return nil, push.NotNew("statsd")
+	}
 	if d == nil {
 		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
 	}
@@ -233,22 +242,42 @@ func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.Hist
 // queued, and returns once it is written. Its error wraps
 // metrics.ErrDelivery.
 // After Close it returns an error wrapping metrics.ErrDelivery.
-func (b *Backend) Flush(ctx context.Context) error { return b.pusher.Flush(ctx) }
+func (b *Backend) Flush(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("statsd")
+	}
+	return b.pusher.Flush(ctx)
+}
 
 // Close flushes a last time, stops the flush goroutine and closes the
 // socket. Recording after Close is a no-op counted in
 // Stats.DroppedClosed.
 // A second Close, concurrent or later, waits for the first and returns
 // nil.
-func (b *Backend) Close(ctx context.Context) error { return b.pusher.Close(ctx) }
+func (b *Backend) Close(ctx context.Context) error {
+	if b == nil || b.pusher == nil {
+		return push.NotNew("statsd")
+	}
+	return b.pusher.Close(ctx)
+}
 
 // Stats returns the delivery report.
-func (b *Backend) Stats() Stats { return b.pusher.Stats() }
+func (b *Backend) Stats() Stats {
+	if b == nil || b.pusher == nil {
+		return Stats{}
+	}
+	return b.pusher.Stats()
+}
 
 // WriteTo writes the lines of one flush to w instead of the server, as
 // Flush would send them (reading and resetting the series), and returns
 // the bytes written.
-func (b *Backend) WriteTo(w io.Writer) (int64, error) { return b.pusher.WriteTo(w) }
+func (b *Backend) WriteTo(w io.Writer) (int64, error) {
+	if b == nil || b.pusher == nil {
+		return 0, push.NotNew("statsd")
+	}
+	return b.pusher.WriteTo(w)
+}
 
 // appendFlush formats one flush. The Pusher runs one at a time.
 func (b *Backend) appendFlush(bt *push.Batch) error {

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -755,4 +756,176 @@ func typeName(e ast.Expr) string {
 			return ""
 		}
 	}
+}
+
+// zeroCall is one call of an exported method on a value not made by its
+// constructor. call returns the method's error, or an error of the test's
+// own when what it returned is wrong; wantErr says that the method
+// returns an error, which must then wrap metrics.ErrInvalidOption unless
+// the type's zero value is documented as usable.
+type zeroCall struct {
+	method  string
+	call    func() error
+	wantErr bool
+}
+
+// zeroValueCalls returns a call of every method of v that the backends
+// export: the Declare methods (with a valid Desc, so that the guard and
+// not the nil-Desc check answers), Flush, Close, Stats, WriteTo, Handler
+// and Undeclare, whichever v has. Each Desc has a name of its own,
+// prefixed by prefix.
+func zeroValueCalls(v any, prefix string) []zeroCall {
+	desc := func(k metrics.Kind) *metrics.Desc {
+		return &metrics.Desc{Kind: k, Name: prefix + "_" + k.String(), Help: "A declaration on a zero Backend."}
+	}
+	ctxCall := func(f func(context.Context) error) func() error {
+		return func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			return f(ctx)
+		}
+	}
+	var calls []zeroCall
+	if b, ok := v.(metrics.Backend); ok {
+		calls = append(calls,
+			zeroCall{"DeclareCounter", func() error { _, err := b.DeclareCounter(desc(metrics.KindCounter)); return err }, true},
+			zeroCall{"DeclareGauge", func() error { _, err := b.DeclareGauge(desc(metrics.KindGauge)); return err }, true},
+			zeroCall{"DeclareHistogram", func() error { _, err := b.DeclareHistogram(desc(metrics.KindHistogram)); return err }, true},
+		)
+	}
+	if b, ok := v.(interface{ Flush(context.Context) error }); ok {
+		calls = append(calls, zeroCall{"Flush", ctxCall(b.Flush), true})
+	}
+	if b, ok := v.(interface{ Close(context.Context) error }); ok {
+		calls = append(calls, zeroCall{"Close", ctxCall(b.Close), true})
+	}
+	if b, ok := v.(interface{ Stats() push.Stats }); ok {
+		calls = append(calls, zeroCall{"Stats", func() error {
+			if s := b.Stats(); s != (push.Stats{}) {
+				return fmt.Errorf("Stats() = %+v, want the zero Stats", s)
+			}
+			return nil
+		}, false})
+	}
+	if b, ok := v.(io.WriterTo); ok {
+		calls = append(calls, zeroCall{"WriteTo", func() error {
+			var buf bytes.Buffer
+			n, err := b.WriteTo(&buf)
+			if n != 0 || buf.Len() != 0 {
+				return fmt.Errorf("WriteTo wrote %d bytes (%d reported), want none", buf.Len(), n)
+			}
+			return err
+		}, true})
+	}
+	if b, ok := v.(interface{ Handler() http.Handler }); ok {
+		calls = append(calls, zeroCall{"Handler", func() error {
+			h := b.Handler()
+			if h == nil {
+				return errors.New("Handler() = nil")
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			if rec.Code >= 500 {
+				return fmt.Errorf("Handler answered %d", rec.Code)
+			}
+			return nil
+		}, false})
+	}
+	if b, ok := v.(interface{ Undeclare(*metrics.Desc) }); ok {
+		calls = append(calls, zeroCall{"Undeclare", func() error { b.Undeclare(desc(metrics.KindCounter)); return nil }, false})
+	}
+	return calls
+}
+
+// zeroValueRuns counts the runs of TestZeroValueTypes, which run one at
+// a time.
+var zeroValueRuns int
+
+// TestZeroValueTypes calls every exported method of each backend's
+// Backend made with new instead of New, and the endpoint of Instrument
+// over new(middleware.Instrumenting): no panic; the methods that return
+// an error return one wrapping metrics.ErrInvalidOption, Stats the zero
+// Stats, and a Registry over the Backend fails every declaration the same
+// way; expvar's zero Backend, documented as usable, succeeds. It fails
+// when a type gains an exported method that the test does
+// not call.
+func TestZeroValueTypes(t *testing.T) {
+	noPanic := func(t *testing.T, what string, f func()) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s panicked: %v\n%s", what, r, debug.Stack())
+			}
+		}()
+		f()
+	}
+	// expvar publishes into the process's registry, which cannot take a
+	// name back: every run of the test declares names of its own.
+	zeroValueRuns++
+	for _, c := range []struct {
+		name string
+		v    metrics.Backend
+		// usable: the zero value is documented as a Backend with the
+		// default Options (expvar), so its methods succeed.
+		usable bool
+	}{
+		{"statsd", new(statsd.Backend), false},
+		{"dogstatsd", new(dogstatsd.Backend), false},
+		{"graphite", new(graphite.Backend), false},
+		{"influx", new(influx.Backend), false},
+		{"circonus", new(circonus.Backend), false},
+		{"otlp", new(otlp.Backend), false},
+		{"prometheus", new(prometheus.Backend), false},
+		{"expvar", new(expvar.Backend), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("apitest_zero_value%d_%s", zeroValueRuns, c.name)
+			var called []string
+			for _, zc := range zeroValueCalls(c.v, prefix) {
+				called = append(called, zc.method)
+				noPanic(t, zc.method, func() {
+					err := zc.call()
+					switch {
+					case zc.wantErr && !c.usable && !errors.Is(err, metrics.ErrInvalidOption):
+						t.Errorf("%s: err = %v, want ErrInvalidOption", zc.method, err)
+					case (!zc.wantErr || c.usable) && err != nil:
+						t.Errorf("%s: %v", zc.method, err)
+					}
+				})
+			}
+			noPanic(t, "a Registry's declarations", func() {
+				o := metrics.Opts{Name: prefix + "_registry", Help: "A declaration through a Registry."}
+				if c.usable {
+					for _, err := range declare(metrics.New(c.v), o) {
+						if err != nil {
+							t.Errorf("declaration: %v", err)
+						}
+					}
+					return
+				}
+				wantDeclareErrOpts(t, metrics.New(c.v), o, metrics.ErrInvalidOption)
+			})
+			typ := reflect.TypeOf(c.v)
+			for i := range typ.NumMethod() {
+				if m := typ.Method(i).Name; !slices.Contains(called, m) {
+					t.Errorf("(*%s.Backend).%s has no call in zeroValueCalls", c.name, m)
+				}
+			}
+		})
+	}
+	t.Run("middleware.Instrumenting", func(t *testing.T) {
+		in := new(middleware.Instrumenting)
+		if n := reflect.TypeOf(in).NumMethod(); n != 0 {
+			t.Errorf("*middleware.Instrumenting has %d exported methods; call them here", n)
+		}
+		// Documented: Instrument over an Instrumenting not made by
+		// NewInstrumenting passes calls through unrecorded, and still
+		// fails the calls of a nil endpoint.
+		noPanic(t, "Instrument's endpoint", func() {
+			wantEndpoint(t, middleware.Instrument[any, any](in, "op"))
+		})
+		noPanic(t, "Instrument over a nil endpoint", func() {
+			wantNilNext(t, middleware.Instrument[any, any](in, "op"))
+		})
+	})
 }

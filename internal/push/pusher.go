@@ -64,6 +64,14 @@ type Options struct {
 // metrics.ErrDelivery: nothing was delivered.
 var ErrClosed = fmt.Errorf("backend closed: %w", metrics.ErrDelivery)
 
+// NotNew returns the error that every method of a backend's Backend not
+// made by its New (new(Backend), a zero Backend, a nil *Backend) returns
+// instead of panicking. It wraps metrics.ErrInvalidOption and starts with
+// name, the backend's package name.
+func NotNew(name string) error {
+	return fmt.Errorf("%s: %w: Backend not made by New", name, metrics.ErrInvalidOption)
+}
+
 // ErrRejected, wrapped in an error from Transport.Send, says that the
 // server refused the payload for good (an HTTP 4xx): it is dropped and
 // counted in Stats.DroppedRejected instead of being retried, and the
