@@ -313,43 +313,27 @@ func (b *Backend) clientOptions() []statsd.Option {
 		statsd.WithErrorHandler(b.errs.handle))
 }
 
+// families declares this backend's instruments on its Store.
+func (b *Backend) families() push.Families {
+	if b == nil || b.pusher == nil {
+		return push.Families{Name: "dogstatsd"}
+	}
+	return push.Families{Name: "dogstatsd", Store: b.store, Info: b.info}
+}
+
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("dogstatsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
-		return b.store.NewCounter(b.info(d, lv))
-	}), nil
+	return b.families().Counter(d)
 }
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("dogstatsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
-		return b.store.NewGauge(b.info(d, lv))
-	}), nil
+	return b.families().Gauge(d)
 }
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("dogstatsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("dogstatsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
-		return b.store.NewHistogram(b.info(d, lv))
-	}), nil
+	return b.families().Histogram(d)
 }
 
 // info renders a series' name and tags once, at Bind.

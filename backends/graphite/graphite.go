@@ -194,43 +194,27 @@ func (b *Backend) info(d *metrics.Desc, lv []string) push.Info {
 	return push.Info{Desc: d, LabelValues: lv, Key: name + tags, Data: series{name, tags}}
 }
 
+// families declares this backend's instruments on its Store.
+func (b *Backend) families() push.Families {
+	if b == nil || b.pusher == nil {
+		return push.Families{Name: "graphite"}
+	}
+	return push.Families{Name: "graphite", Store: b.store, Info: b.info}
+}
+
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("graphite")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
-		return b.store.NewCounter(b.info(d, lv))
-	}), nil
+	return b.families().Counter(d)
 }
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("graphite")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
-		return b.store.NewGauge(b.info(d, lv))
-	}), nil
+	return b.families().Gauge(d)
 }
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("graphite")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("graphite: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
-		return b.store.NewHistogram(b.info(d, lv))
-	}), nil
+	return b.families().Histogram(d)
 }
 
 // Flush writes everything recorded so far, and what earlier flushes left

@@ -199,43 +199,27 @@ func New(o Options) (*Backend, error) {
 	return b, nil
 }
 
+// families declares this backend's instruments on its Store.
+func (b *Backend) families() push.Families {
+	if b == nil || b.pusher == nil {
+		return push.Families{Name: "statsd"}
+	}
+	return push.Families{Name: "statsd", Store: b.store, Info: push.KeyInfo(b.key)}
+}
+
 // DeclareCounter implements metrics.Backend.
 func (b *Backend) DeclareCounter(d *metrics.Desc) (metrics.Family[metrics.CounterHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("statsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.CounterHandle](func(lv []string) metrics.CounterHandle {
-		return b.store.NewCounter(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
-	}), nil
+	return b.families().Counter(d)
 }
 
 // DeclareGauge implements metrics.Backend.
 func (b *Backend) DeclareGauge(d *metrics.Desc) (metrics.Family[metrics.GaugeHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("statsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.GaugeHandle](func(lv []string) metrics.GaugeHandle {
-		return b.store.NewGauge(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
-	}), nil
+	return b.families().Gauge(d)
 }
 
 // DeclareHistogram implements metrics.Backend.
 func (b *Backend) DeclareHistogram(d *metrics.Desc) (metrics.Family[metrics.HistogramHandle], error) {
-	if b == nil || b.pusher == nil {
-		return nil, push.NotNew("statsd")
-	}
-	if d == nil {
-		return nil, fmt.Errorf("statsd: %w: nil Desc", metrics.ErrInvalidOption)
-	}
-	return metrics.FamilyFunc[metrics.HistogramHandle](func(lv []string) metrics.HistogramHandle {
-		return b.store.NewHistogram(push.Info{Desc: d, LabelValues: lv, Key: b.key(d, lv)})
-	}), nil
+	return b.families().Histogram(d)
 }
 
 // Flush sends everything recorded so far, and what earlier flushes left
