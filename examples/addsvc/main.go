@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string) error {
 	service := fs.String("service", "addsvc", "service.name of the spans and of the OTLP metrics")
 	namespace := fs.String("namespace", "addsvc", "prefix of every metric name")
 	instrument := fs.Bool("instrument", true, "wrap the service in obskit's metrics, tracing and logging; false serves it bare, for comparison")
+	handwritten := fs.Bool("handwritten", false, "wrap the service in the same telemetry written by hand on the OpenTelemetry SDK, log/slog and client_golang, without obskit (needs -otlp.endpoint): the reference of cmd/loadrun")
 	nLoad := fs.Int("load", 0, "send N requests of both methods to itself, then shut down and print a summary on stderr")
 	concurrency := fs.Int("c", 8, "clients sending at once with -load")
 	logFlush := fs.Duration("log.flush", 100*time.Millisecond, "buffer the JSON logs and write them out this often (0: one write per line)")
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string) error {
 	spanExports := fs.Int("spans.exports", 4, "span batches exported at once: more keeps a collector's answer time from limiting the spans a second")
 	spanBatch := fs.Int("spans.batch", 0, "most spans in one export (0: tracing.DefaultMaxExportBatchSize)")
 	otlpCompression := fs.String("otlp.compression", "none", "compression of the OTLP span exports: none (a collector on loopback or a LAN) or gzip (across a slow link)")
+	traceInner := fs.Bool("trace.endpoints", true, "start a span in each endpoint and in each service call too (false: only the HTTP or gRPC server span, one span per call)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
 	var bf backendFlags
@@ -156,6 +158,17 @@ func run(ctx context.Context, args []string) error {
 		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
 		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
 		handler = mux
+	} else if *handwritten {
+		// The same telemetry without obskit: see handwritten.go.
+		if *otlpSpans == "" || strings.HasPrefix(*otlpSpans, "http://") {
+			return errors.New("-handwritten sends its spans over OTLP/gRPC: set -otlp.endpoint to host:port")
+		}
+		hw, err := newHandwritten(ctx, NewBasicService(), *otlpSpans, *service, *namespace, *blockSpans, logOut)
+		if err != nil {
+			return err
+		}
+		handler, shutdownTracing = hw.handler, hw.shutdown
+		endpoints = MakeEndpoints(NewBasicService()) // the gRPC transport serves them bare
 	} else {
 		// The metrics backends: see newBackend, the one function that
 		// knows them. Several fan out through metrics.Tee.
@@ -193,7 +206,14 @@ func run(ctx context.Context, args []string) error {
 
 		// The service, decorated with the observer: metrics, a span and
 		// a log line per call.
-		obs, err := middleware.NewObserver(middleware.ObserverOptions{Registry: reg, Tracer: tracer, Logger: logger})
+		// With -trace.endpoints=false the endpoints and the service
+		// record no span of their own; their log lines carry the IDs of
+		// the server span.
+		inner := tracer
+		if !*traceInner {
+			inner = noop.NewTracerProvider().Tracer("addsvc")
+		}
+		obs, err := middleware.NewObserver(middleware.ObserverOptions{Registry: reg, Tracer: inner, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -207,12 +227,12 @@ func run(ctx context.Context, args []string) error {
 		}
 		eps := MakeEndpoints(svc)
 		endpoints.Sum = middleware.Chain(
-			tracing.EndpointMiddleware[SumRequest, SumResponse](tracer, "Sum", tracing.EndpointOptions{}),
+			tracing.EndpointMiddleware[SumRequest, SumResponse](inner, "Sum", tracing.EndpointOptions{}),
 			middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
 			logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
 		)(eps.Sum)
 		endpoints.Concat = middleware.Chain(
-			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](tracer, "Concat", tracing.EndpointOptions{}),
+			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](inner, "Concat", tracing.EndpointOptions{}),
 			middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
 			logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
 		)(eps.Concat)
@@ -252,7 +272,7 @@ func run(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + ln.Addr().String()
-	logger.Info("listening", "addr", ln.Addr().String(), "metrics", bf.names, "instrument", *instrument)
+	logger.Info("listening", "addr", ln.Addr().String(), "metrics", bf.names, "instrument", *instrument, "handwritten", *handwritten)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	// The gRPC transport of the same endpoints, on its own port.

@@ -1,8 +1,11 @@
 // Command loadrun measures what obskit costs addsvc: it builds addsvc,
-// runs it bare (-instrument=false) and instrumented (every request
-// traced, spans over OTLP/gRPC to Jaeger, JSON logs to a file, metrics
-// to Prometheus and expvar), drives each with the same concurrent
-// clients for the same time, and prints a Markdown table: throughput,
+// runs it bare (-instrument=false), instrumented with obskit (every
+// request traced, spans over OTLP/gRPC to Jaeger, JSON logs to a file,
+// metrics to Prometheus and expvar) and instrumented by hand with the
+// same telemetry on the libraries obskit wraps (-handwritten: the
+// OpenTelemetry SDK, log/slog, client_golang; the reference), drives
+// each with the same concurrent clients for the same time, and prints a
+// Markdown table: throughput,
 // p50/p99 latency, the CPU per request of addsvc, of the load generator
 // (this process) and of Jaeger, addsvc's peak RSS, and the spans addsvc
 // exported against the spans Jaeger received and the sampled traces
@@ -50,12 +53,13 @@ type config struct {
 	pairs             int
 	otlp, query, mets string
 	sample            int
+	spansPerCall      int
 	jaegerKeep        int
 	keep              string
 	extra             string
 	block             bool
 	jaegerPID         string
-	only              string
+	variants          []string
 	gogc              string
 }
 
@@ -64,19 +68,26 @@ func run() error {
 	flag.DurationVar(&c.duration, "d", 20*time.Second, "measured duration of each run")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured load before each run")
 	flag.IntVar(&c.concurrency, "c", 50, "concurrent clients")
-	flag.IntVar(&c.pairs, "pairs", 1, "runs of each variant, alternating bare and instrumented")
+	flag.IntVar(&c.pairs, "pairs", 1, "rounds: runs of each variant, in the order of -variants")
 	flag.StringVar(&c.otlp, "otlp", "127.0.0.1:4317", "Jaeger's OTLP/gRPC receiver")
 	flag.StringVar(&c.query, "jaeger", "http://127.0.0.1:16686", "Jaeger's query API")
 	flag.StringVar(&c.mets, "jaeger.metrics", "http://127.0.0.1:8888/metrics", "Jaeger's own metrics (otelcol_receiver_accepted_spans_total)")
 	flag.IntVar(&c.sample, "sample", 300, "trace IDs, spread over the run, to look up in Jaeger")
+	flag.IntVar(&c.spansPerCall, "spans.per.call", 3, "spans each sampled trace must have in Jaeger to count as complete (1 with -args -trace.endpoints=false)")
 	flag.IntVar(&c.jaegerKeep, "jaeger.keep", 100000, "traces Jaeger's in-memory store keeps (its default max_traces, evicting the oldest): the lookups are spread over the run's last 90% of that many traces; 0 spreads them over the whole run")
 	flag.StringVar(&c.keep, "logs", "", "keep the instrumented runs' JSON logs in this directory (default: a temporary one, removed)")
-	flag.StringVar(&c.extra, "args", "", "extra arguments for the instrumented addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
+	flag.StringVar(&c.extra, "args", "", "extra arguments for both instrumented variants of addsvc, space-separated (such as -cpuprofile /tmp/cpu.out)")
 	flag.BoolVar(&c.block, "block", true, "run the instrumented addsvc with -spans.block: a full span queue slows requests down instead of dropping spans")
 	flag.StringVar(&c.jaegerPID, "jaeger.pidfile", "/tmp/obskit-servers/jaeger/pid", "Jaeger's PID file, to measure the CPU it spends receiving the spans (scripts/backend's)")
-	flag.StringVar(&c.only, "only", "", "run only this variant: bare or obskit")
+	variants := flag.String("variants", "bare,obskit,handwritten", "the variants to run, in this order in each round: bare (no telemetry), obskit (addsvc's wiring), handwritten (the same telemetry written by hand on the SDK, slog and client_golang)")
 	flag.StringVar(&c.gogc, "gogc", "", "GOGC of both variants of addsvc (empty: the environment's, Go's default 100 when unset); the load generator keeps its own")
 	flag.Parse()
+	for v := range strings.SplitSeq(*variants, ",") {
+		if v != "bare" && v != "obskit" && v != "handwritten" {
+			return fmt.Errorf("-variants: unknown variant %q (bare, obskit or handwritten)", v)
+		}
+		c.variants = append(c.variants, v)
+	}
 
 	dir, err := os.MkdirTemp("", "loadrun")
 	if err != nil {
@@ -100,43 +111,42 @@ func run() error {
 	if gogc == "" {
 		gogc = "100 (default)"
 	}
-	fmt.Printf("each run: %d clients, %v warm-up then %v measured; addsvc GOGC=%s; instrumented: 100%% sampling, spans over OTLP/gRPC to %s (-spans.block=%v), JSON logs to a file (buffered, flushed every 100 ms), metrics to prometheus+expvar\n\n",
+	fmt.Printf("each run: %d clients, %v warm-up then %v measured; addsvc GOGC=%s; obskit and handwritten: 100%% sampling, 3 spans per call over OTLP/gRPC to %s (-spans.block=%v), 2 JSON log lines per call to a file (buffered, flushed every 100 ms); metrics to prometheus+expvar (obskit) or client_golang (handwritten)\n\n",
 		c.concurrency, c.warmup, c.duration, gogc, c.otlp, c.block)
 	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | client CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	var bare, inst, bareCPU, instCPU []float64
+	tput, cpu := map[string][]float64{}, map[string][]float64{}
 	for i := 1; i <= c.pairs; i++ {
-		for _, instrumented := range []bool{false, true} {
-			if (c.only == "bare" && instrumented) || (c.only == "obskit" && !instrumented) {
-				continue
-			}
-			r, err := c.once(bin, logDir, i, instrumented)
+		for _, v := range c.variants {
+			r, err := c.once(bin, logDir, i, v)
 			if err != nil {
 				return err
 			}
 			fmt.Println(r.row())
-			if instrumented {
-				inst = append(inst, r.res.Throughput())
-				instCPU = append(instCPU, r.cpuPerReq())
-			} else {
-				bare = append(bare, r.res.Throughput())
-				bareCPU = append(bareCPU, r.cpuPerReq())
-			}
+			tput[v] = append(tput[v], r.res.Throughput())
+			cpu[v] = append(cpu[v], r.cpuPerReq())
 		}
 	}
-	fmt.Printf("\nthroughput ratio instrumented ÷ bare: %.2f (mean of %d pairs)\n", mean(inst)/mean(bare), c.pairs)
+	fmt.Println()
 	// On a machine that runs nothing else, the throughput of the two
 	// CPUs is what these three processes need per request: the ratio
 	// of their CPU per request is what the throughput ratio tends to,
 	// and it moves less with the load of other jobs.
-	fmt.Printf("CPU per request, addsvc + load generator + Jaeger: bare %.0f µs, instrumented %.0f µs; ratio bare ÷ instrumented %.2f\n",
-		mean(bareCPU), mean(instCPU), mean(bareCPU)/mean(instCPU))
+	for _, v := range c.variants {
+		fmt.Printf("%-11s mean of %d runs: %.0f req/s; CPU per request, addsvc + load generator + Jaeger: %.0f µs\n", v, len(tput[v]), mean(tput[v]), mean(cpu[v]))
+	}
+	for _, p := range [][2]string{{"obskit", "bare"}, {"handwritten", "bare"}, {"obskit", "handwritten"}} {
+		if len(tput[p[0]]) > 0 && len(tput[p[1]]) > 0 {
+			fmt.Printf("ratio %s ÷ %s: throughput %.2f, CPU per request (%s ÷ %s) %.2f\n", p[0], p[1],
+				mean(tput[p[0]])/mean(tput[p[1]]), p[1], p[0], mean(cpu[p[1]])/mean(cpu[p[0]]))
+		}
+	}
 	return nil
 }
 
 type outcome struct {
 	n            int
-	instrumented bool
+	variant      string // bare, obskit or handwritten
 	res          *load.Result
 	cpu          time.Duration
 	clientCPU    time.Duration // the load generator's, this process's
@@ -153,10 +163,15 @@ type outcome struct {
 }
 
 func (o outcome) row() string {
-	variant := "bare (-instrument=false)"
+	variant := o.variant
+	switch variant {
+	case "bare":
+		variant = "bare (-instrument=false)"
+	case "handwritten":
+		variant = "handwritten (-handwritten)"
+	}
 	spans, drop, recv, found := "—", "—", "—", "—"
-	if o.instrumented {
-		variant = "obskit"
+	if o.instrumented() {
 		spans, drop = strconv.FormatInt(o.exported, 10), strconv.FormatInt(o.dropped, 10)
 		recv = strconv.FormatInt(o.received, 10)
 		found = fmt.Sprintf("%d / %d", o.found, o.asked)
@@ -181,16 +196,23 @@ func (o outcome) row() string {
 // and Jaeger (when known) together, in µs.
 func (o outcome) cpuPerReq() float64 {
 	t := o.cpu + o.clientCPU
-	if o.instrumented && o.jaegerCPU > 0 {
+	if o.instrumented() && o.jaegerCPU > 0 {
 		t += o.jaegerCPU
 	}
 	return float64(t.Microseconds()) / float64(max(o.res.Requests, 1))
 }
 
-func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, error) {
-	o := outcome{n: n, instrumented: instrumented}
-	service := fmt.Sprintf("addsvc-loadrun-%d-%d", time.Now().Unix(), n)
+// instrumented reports whether the run sent spans.
+func (o outcome) instrumented() bool { return o.variant != "bare" }
+
+func (c *config) once(bin, logDir string, n int, variant string) (outcome, error) {
+	o := outcome{n: n, variant: variant}
+	instrumented := o.instrumented()
+	service := fmt.Sprintf("addsvc-loadrun-%d-%d-%s", time.Now().Unix(), n, variant)
 	args := []string{"-addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-instrument=" + strconv.FormatBool(instrumented)}
+	if variant == "handwritten" {
+		args = append(args, "-handwritten")
+	}
 	if instrumented {
 		args = append(args, "-otlp.endpoint", c.otlp, "-service", service)
 		if c.block {
@@ -198,7 +220,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 		}
 		args = append(args, strings.Fields(c.extra)...)
 	}
-	logPath := filepath.Join(logDir, fmt.Sprintf("%s-%v.log", service, instrumented))
+	logPath := filepath.Join(logDir, service+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return o, err
@@ -271,7 +293,7 @@ func (c *config) once(bin, logDir string, n int, instrumented bool) (outcome, er
 	}
 	o.asked, o.traces, o.lastMiss, o.window = len(ids), traces, -1, c.jaegerKeep*9/10
 	for i, id := range ids {
-		if c.traceSpans(id) >= 3 {
+		if c.traceSpans(id) >= c.spansPerCall {
 			o.found++
 		} else {
 			o.lastMiss = float64(i+1) / float64(len(ids))
