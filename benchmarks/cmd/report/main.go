@@ -44,6 +44,7 @@ func main() {
 
 type options struct {
 	in, raw, out, svg string
+	loadrun           string
 	bench, filter     string
 	benchtime, note   string
 	dir               string
@@ -58,6 +59,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.raw, "raw", "report-raw.txt", "write the raw output of the run to `file`")
 	fs.StringVar(&o.out, "out", "REPORT.md", "write the report to `file`")
 	fs.StringVar(&o.svg, "svg", "report.svg", "write the chart to `file` (linked from the report by its path relative to it)")
+	fs.StringVar(&o.loadrun, "loadrun", "loadrun.txt", "put this `file`, the output of examples/addsvc/cmd/loadrun, in the report's load-run section (none when it does not exist)")
 	fs.StringVar(&o.bench, "bench", ".", "run the benchmarks whose top-level names match `regexp`")
 	fs.StringVar(&o.filter, "filter", "", "keep only the results matching this benchproc `filter` (go doc golang.org/x/perf/benchproc/syntax)")
 	fs.StringVar(&o.benchtime, "benchtime", "100ms", "go test -benchtime for each run")
@@ -93,6 +95,11 @@ func run(args []string, stderr io.Writer) error {
 	}
 	if len(sum.Scenarios) == 0 {
 		return fmt.Errorf("%s: no benchmark results", rawPath)
+	}
+	if lr, err := os.ReadFile(o.loadrun); err == nil {
+		sum.LoadRun, sum.LoadRunName = string(lr), relTo(o.out, o.loadrun)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	var chart bytes.Buffer
 	if err := WriteChart(&chart, sum); err != nil {

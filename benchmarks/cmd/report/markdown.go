@@ -106,6 +106,16 @@ func WriteMarkdown(w io.Writer, s *Summary, rawName, chartName string) error {
 		p.pairTable(s, ahead)
 	}
 
+	p.f("## Load run of addsvc\n\n")
+	if s.LoadRun == "" {
+		p.f("No load run recorded: run `go run ./examples/addsvc/cmd/loadrun >benchmarks/loadrun.txt` from the repository root, then this command with `-loadrun loadrun.txt`.\n\n")
+	} else {
+		p.f("The output of `go run ./examples/addsvc/cmd/loadrun` (from the repository root; Jaeger started by `scripts/backend up jaeger`), as recorded in [%s](%s): ", s.LoadRunName, s.LoadRunName)
+		p.f("addsvc bare, instrumented by obskit, and instrumented by hand with the same telemetry on the libraries obskit wraps, under the same 50 clients. ")
+		p.f("[LOAD.md](LOAD.md) explains the runs and where the CPU goes.\n\n")
+		p.f("%s\n\n", strings.TrimSpace(s.LoadRun))
+	}
+
 	p.f("## Scenarios\n\n")
 	for _, sc := range s.Scenarios {
 		p.f("### %s\n\n", s.title(sc))

@@ -283,7 +283,7 @@ func TestWriteMarkdown(t *testing.T) {
 	if !regexp.MustCompile(`\| client_golang \| 6\.00 ns ±\d+% \| 0 ±0% \| 0 ±0% \| ~ 1\.00× `).MatchString(md) {
 		t.Error("the tie in Nested/fresh is not marked ~")
 	}
-	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Scenarios")]
+	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Load run of addsvc")]
 	if strings.Contains(faster, "calls it a tie") {
 		t.Errorf("the fixture has no peer ahead within noise, but the report lists some:\n%s", faster)
 	}
@@ -292,6 +292,33 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	if n := strings.Count(faster, "\n| ") - 1; n != 2 { // minus the header row
 		t.Errorf("faster-peer list has %d rows, want 2:\n%s", n, faster)
+	}
+}
+
+// TestWriteMarkdownLoadRun: the load run's output goes into its own
+// section, verbatim, with a link to its file; without one the section
+// says how to make it.
+func TestWriteMarkdownLoadRun(t *testing.T) {
+	s := summarizeFixture(t, "")
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, s, "raw.txt", "chart.svg"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "## Load run of addsvc\n\nNo load run recorded") {
+		t.Error("a report without a load run does not say so")
+	}
+	table := "| run | variant | req/s |\n|---|---|---|\n| 1 | bare | 30000 |\n\nratio obskit ÷ bare: throughput 0.44"
+	s.LoadRun, s.LoadRunName = "\n"+table+"\n\n", "loadrun.txt"
+	b.Reset()
+	if err := WriteMarkdown(&b, s, "raw.txt", "chart.svg"); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	sec := md[strings.Index(md, "## Load run of addsvc"):strings.Index(md, "## Scenarios")]
+	for _, want := range []string{"[loadrun.txt](loadrun.txt)", table + "\n\n", "[LOAD.md](LOAD.md)"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("load-run section lacks %q:\n%s", want, sec)
+		}
 	}
 }
 
@@ -307,7 +334,7 @@ func TestWriteMarkdownPeerAheadWithinNoise(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
-	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Scenarios")]
+	faster := md[strings.Index(md, "## Where a peer is faster"):strings.Index(md, "## Load run of addsvc")]
 	if !strings.Contains(faster, "No peer is significantly faster") {
 		t.Errorf("a tie is listed as significantly faster:\n%s", faster)
 	}

@@ -120,6 +120,10 @@ type Summary struct {
 	Config    map[string]string
 	Scenarios []*Scenario
 	Pairs     []*Pair
+	// LoadRun is the output of examples/addsvc/cmd/loadrun (its
+	// Markdown tables and ratio lines), and LoadRunName the file it was
+	// read from; empty when there is none.
+	LoadRun, LoadRunName string
 }
 
 // counterparts names, for a peer that records into the same system as

@@ -103,7 +103,7 @@ func run() error {
 		logDir = dir
 	}
 
-	fmt.Printf("machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
+	fmt.Printf("- machine: %s, %d CPUs, %s; load average before: %s\n", cpuModel(), runtime.NumCPU(), runtime.Version(), loadavg())
 	gogc := c.gogc
 	if gogc == "" {
 		gogc = os.Getenv("GOGC")
@@ -111,8 +111,8 @@ func run() error {
 	if gogc == "" {
 		gogc = "100 (default)"
 	}
-	fmt.Printf("each run: %d clients, %v warm-up then %v measured; addsvc GOGC=%s; obskit and handwritten: 100%% sampling, 3 spans per call over OTLP/gRPC to %s (-spans.block=%v), 2 JSON log lines per call to a file (buffered, flushed every 100 ms); metrics to prometheus+expvar (obskit) or client_golang (handwritten)\n\n",
-		c.concurrency, c.warmup, c.duration, gogc, c.otlp, c.block)
+	fmt.Printf("- each run: %d clients, %v warm-up then %v measured; addsvc GOGC=%s; obskit and handwritten: 100%% sampling, %d spans per call over OTLP/gRPC to %s (-spans.block=%v), 2 JSON log lines per call to a file (buffered, flushed every 100 ms); metrics to prometheus+expvar (obskit) or client_golang (handwritten)\n\n",
+		c.concurrency, c.warmup, c.duration, gogc, c.spansPerCall, c.otlp, c.block)
 	fmt.Println("| run | variant | req/s | p50 | p99 | server CPU µs/req | client CPU µs/req | Jaeger CPU µs/req | peak RSS MiB | spans exported | dropped | Jaeger received (Δ) | sampled traces complete | load avg after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	tput, cpu := map[string][]float64{}, map[string][]float64{}
@@ -133,11 +133,11 @@ func run() error {
 	// of their CPU per request is what the throughput ratio tends to,
 	// and it moves less with the load of other jobs.
 	for _, v := range c.variants {
-		fmt.Printf("%-11s mean of %d runs: %.0f req/s; CPU per request, addsvc + load generator + Jaeger: %.0f µs\n", v, len(tput[v]), mean(tput[v]), mean(cpu[v]))
+		fmt.Printf("- %s, mean of %d runs: %.0f req/s; CPU per request, addsvc + load generator + Jaeger: %.0f µs\n", v, len(tput[v]), mean(tput[v]), mean(cpu[v]))
 	}
 	for _, p := range [][2]string{{"obskit", "bare"}, {"handwritten", "bare"}, {"obskit", "handwritten"}} {
 		if len(tput[p[0]]) > 0 && len(tput[p[1]]) > 0 {
-			fmt.Printf("ratio %s ÷ %s: throughput %.2f, CPU per request (%s ÷ %s) %.2f\n", p[0], p[1],
+			fmt.Printf("- ratio %s ÷ %s: throughput %.2f, CPU per request (%s ÷ %s) %.2f\n", p[0], p[1],
 				mean(tput[p[0]])/mean(tput[p[1]]), p[1], p[0], mean(cpu[p[1]])/mean(cpu[p[0]]))
 		}
 	}
