@@ -2,10 +2,8 @@ package prometheus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,13 +32,13 @@ func TestIntegration(t *testing.T) {
 	base := itest.URL(t, "prometheus", "http://127.0.0.1:19090", "/-/ready")
 	b := newBackend(t, Options{})
 	serveTarget(t, b)
-	api := &promAPI{base: base, client: &http.Client{Timeout: 5 * time.Second}}
+	api := itest.PromReader{Base: base, Job: "obskit", Name: metricName, Label: labelName}
 
 	t.Run("conformance", func(t *testing.T) {
 		backendtest.Run(t, backendtest.Harness{
 			New: func(*testing.T) metrics.Backend { return b },
 			Collect: func(t *testing.T, _ metrics.Backend, descs []*metrics.Desc) backendtest.Reader {
-				api.awaitScrape(t, b, descs[0].Namespace)
+				awaitScrape(t, api, b, descs[0].Namespace)
 				return api
 			},
 			CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
@@ -58,12 +56,12 @@ func TestIntegration(t *testing.T) {
 		start := time.Now().Add(-time.Minute)
 		ctx, tid := sampled(t)
 		h.With("rpc.method", "Sum").(metrics.ContextObserver).ObserveContext(ctx, 0.3)
-		api.awaitScrape(t, b, ns)
+		awaitScrape(t, api, b, ns)
 		name := metricName(h.Desc()) + "_bucket"
 		var got string
 		deadline := time.Now().Add(scrapeWait)
 		for time.Now().Before(deadline) {
-			got, err = api.exemplarTraceID(name, start)
+			got, err = exemplarTraceID(api, name, start)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,65 +145,10 @@ func serveTarget(t *testing.T, b *Backend) {
 	itest.ServeScrapeTarget(t, b.Handler(), 2*time.Minute)
 }
 
-// promAPI reads back through Prometheus' HTTP API. It is a
-// backendtest.Reader.
-type promAPI struct {
-	base   string
-	client *http.Client
-}
-
-type sample struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-}
-
-func (s sample) float() (float64, error) {
-	v, ok := s.Value[1].(string)
-	if !ok {
-		return 0, fmt.Errorf("value %v is not a string", s.Value[1])
-	}
-	return strconv.ParseFloat(v, 64)
-}
-
-func (a *promAPI) get(path string, q url.Values, data any) error {
-	resp, err := a.client.Get(a.base + path + "?" + q.Encode())
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("%s: %s: %w", path, resp.Status, err)
-	}
-	if r.Status != "success" {
-		return fmt.Errorf("%s %v: %s", path, q, r.Error)
-	}
-	return json.Unmarshal(r.Data, data)
-}
-
-// query returns the samples of an instant PromQL query.
-func (a *promAPI) query(promql string) ([]sample, error) {
-	var data struct {
-		ResultType string   `json:"resultType"`
-		Result     []sample `json:"result"`
-	}
-	if err := a.get("/api/v1/query", url.Values{"query": {promql}}, &data); err != nil {
-		return nil, err
-	}
-	if data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %s: result type %s, want vector", promql, data.ResultType)
-	}
-	return data.Result, nil
-}
-
 // awaitScrape sets a marker gauge in namespace ns to a new value and
 // waits until Prometheus holds it: one scrape gathers everything, so
 // everything recorded before is then readable.
-func (a *promAPI) awaitScrape(t *testing.T, b *Backend, ns string) {
+func awaitScrape(t *testing.T, api itest.PromReader, b *Backend, ns string) {
 	t.Helper()
 	g, err := metrics.New(b, metrics.WithNamespace(ns)).NewGauge(metrics.Opts{Name: "collect.marker", Help: "Set by the integration test before it reads back."})
 	if err != nil {
@@ -213,103 +156,14 @@ func (a *promAPI) awaitScrape(t *testing.T, b *Backend, ns string) {
 	}
 	want := float64(rand.IntN(1 << 30))
 	g.Set(want)
-	q := metricName(g.Desc()) + `{job="obskit"}`
-	deadline := time.Now().Add(scrapeWait)
-	var last string
-	for time.Now().Before(deadline) {
-		s, err := a.query(q)
-		switch {
-		case err != nil:
-			last = err.Error()
-		case len(s) == 1:
-			if v, err := s[0].float(); err == nil && v == want {
-				return
-			}
-			last = fmt.Sprintf("%v", s[0].Value)
-		default:
-			last = fmt.Sprintf("%d series", len(s))
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := api.Await(api.Selector(metricName(g.Desc())), want, scrapeWait); err != nil {
+		t.Fatalf("Prometheus did not scrape the marker: %v; is it scraping %s?", err, scrapeTarget)
 	}
-	t.Fatalf("Prometheus did not scrape %s within %v (last: %s); is it scraping %s? see %s/targets", q, scrapeWait, last, scrapeTarget, a.base)
-}
-
-// seriesOf returns the samples of promql whose declared labels are labels.
-func (a *promAPI) seriesOf(d *metrics.Desc, promql string, labels map[string]string) (sample, error) {
-	s, err := a.query(promql)
-	if err != nil {
-		return sample{}, err
-	}
-	for _, x := range s {
-		if maps(a.declared(d, x.Metric), labels) {
-			return x, nil
-		}
-	}
-	return sample{}, fmt.Errorf("%s: no series with %q among %d", promql, labels, len(s))
-}
-
-func (a *promAPI) declared(d *metrics.Desc, m map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, l := range d.Labels {
-		if v, ok := m[labelName(l)]; ok {
-			out[l] = v
-		}
-	}
-	return out
-}
-
-func selector(name string) string { return name + `{job="obskit"}` }
-
-func (a *promAPI) Value(d *metrics.Desc, labels map[string]string) (float64, error) {
-	s, err := a.seriesOf(d, selector(metricName(d)), labels)
-	if err != nil {
-		return 0, err
-	}
-	return s.float()
-}
-
-func (a *promAPI) Histogram(d *metrics.Desc, labels map[string]string) (backendtest.HistogramReading, error) {
-	name := metricName(d)
-	cs, err := a.seriesOf(d, selector(name+"_count"), labels)
-	if err != nil {
-		return backendtest.HistogramReading{}, err
-	}
-	count, err := cs.float()
-	if err != nil {
-		return backendtest.HistogramReading{}, err
-	}
-	ss, err := a.seriesOf(d, selector(name+"_sum"), labels)
-	if err != nil {
-		return backendtest.HistogramReading{}, err
-	}
-	sum, err := ss.float()
-	if err != nil {
-		return backendtest.HistogramReading{}, err
-	}
-	return backendtest.HistogramReading{Count: uint64(count), Sum: sum, Quantile: func(q float64) (float64, error) {
-		s, err := a.seriesOf(d, fmt.Sprintf("histogram_quantile(%g, %s)", q, selector(name+"_bucket")), labels)
-		if err != nil {
-			return 0, err
-		}
-		return s.float()
-	}}, nil
-}
-
-func (a *promAPI) Series(d *metrics.Desc) ([]map[string]string, error) {
-	s, err := a.query(selector(metricName(d)))
-	if err != nil {
-		return nil, err
-	}
-	var out []map[string]string
-	for _, x := range s {
-		out = append(out, a.declared(d, x.Metric))
-	}
-	return out, nil
 }
 
 // exemplarTraceID returns the trace_id of the newest exemplar stored for
 // the series named name since start, or "" when there is none yet.
-func (a *promAPI) exemplarTraceID(name string, start time.Time) (string, error) {
+func exemplarTraceID(api itest.PromReader, name string, start time.Time) (string, error) {
 	var data []struct {
 		Exemplars []struct {
 			Labels    map[string]string `json:"labels"`
@@ -317,11 +171,11 @@ func (a *promAPI) exemplarTraceID(name string, start time.Time) (string, error) 
 		} `json:"exemplars"`
 	}
 	q := url.Values{
-		"query": {selector(name)},
+		"query": {api.Selector(name)},
 		"start": {strconv.FormatInt(start.Unix(), 10)},
 		"end":   {strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10)},
 	}
-	if err := a.get("/api/v1/query_exemplars", q, &data); err != nil {
+	if err := itest.PromGet(api.Base, "/api/v1/query_exemplars", q, &data); err != nil {
 		return "", err
 	}
 	var id string
