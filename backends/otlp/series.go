@@ -61,35 +61,23 @@ type counterFamily struct {
 
 func newCounterFamily(d *metrics.Desc) *counterFamily { return &counterFamily{desc: d} }
 
-// Bind implements metrics.Family.
+// Bind implements metrics.Family. The handle is the series' value
+// itself, so that Add is one call with nothing in between.
 func (f *counterFamily) Bind(labelValues []string) metrics.CounterHandle {
-	return f.set.bind(labelValues, func() *counter {
+	return &f.set.bind(labelValues, func() *counter {
 		return &counter{attrs: attributes(f.desc, labelValues), start: time.Now()}
-	})
+	}).v
 }
 
-// counter is one counter series: whole increments in an integer,
-// fractions in a float, so that counts stay exact past 2^53 of them.
+// counter is one counter series.
 type counter struct {
-	whole atomic.Uint64
-	frac  atomicfloat.Float64
+	v     atomicfloat.Counter // the handle
 	attrs attribute.Set
 	start time.Time
-	// Delta temporality: what was read and not yet delivered. Owned by
-	// the collection.
+	// Delta temporality: what was read and not yet delivered, its whole
+	// increments apart so that they stay exact. Owned by the collection.
 	carryWhole uint64
 	carryFrac  float64
-}
-
-// Add implements metrics.CounterHandle; delta is finite and ≥ 0.
-func (k *counter) Add(delta float64) {
-	// int64, not uint64: one conversion instruction on amd64. A delta at
-	// or past 2^63 does not round-trip and takes the float path.
-	if w := int64(delta); float64(w) == delta {
-		k.whole.Add(uint64(w))
-		return
-	}
-	k.frac.Add(delta)
 }
 
 func (f *counterFamily) collect(c *collection, out []metricdata.Metrics) []metricdata.Metrics {
@@ -97,15 +85,16 @@ func (f *counterFamily) collect(c *collection, out []metricdata.Metrics) []metri
 	for _, k := range f.set.all() {
 		p := metricdata.DataPoint[float64]{Attributes: k.attrs, StartTime: k.start, Time: c.now}
 		if c.delta {
-			k.carryWhole += k.whole.Swap(0)
-			k.carryFrac += k.frac.Swap(0)
+			w, f := k.v.Take()
+			k.carryWhole += w
+			k.carryFrac += f
 			if k.carryWhole == 0 && k.carryFrac == 0 {
 				continue
 			}
 			p.StartTime = c.deltaStart
 			p.Value = float64(k.carryWhole) + k.carryFrac
 		} else {
-			p.Value = float64(k.whole.Load()) + k.frac.Load()
+			p.Value = k.v.Load()
 		}
 		pts = append(pts, p)
 	}

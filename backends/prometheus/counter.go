@@ -1,14 +1,13 @@
 package prometheus
 
 import (
-	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obskit/obskit/internal/atomicfloat"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -66,34 +65,14 @@ func (c *counters) bind(labelValues []string) *counterChild {
 	return k
 }
 
-// counterChild is one counter series: whole increments in an integer,
-// fractions in float bits, as client_golang keeps them.
+// counterChild is one counter series. Its value v is the handle that
+// Bind hands out, so that Add is one call with nothing in between.
 type counterChild struct {
-	whole       atomic.Uint64
-	fraction    atomic.Uint64 // float64 bits
+	v           atomicfloat.Counter
 	labelValues []string
 	created     time.Time
 }
 
-var _ metrics.CounterHandle = (*counterChild)(nil)
+var _ metrics.CounterHandle = (*atomicfloat.Counter)(nil)
 
-// Add implements metrics.CounterHandle; delta is finite and ≥ 0.
-func (k *counterChild) Add(delta float64) {
-	// int64, not uint64: one conversion instruction on amd64. A delta at
-	// or past 2^63 converts to a value that does not round-trip, and takes
-	// the float path.
-	if w := int64(delta); float64(w) == delta {
-		k.whole.Add(uint64(w))
-		return
-	}
-	for {
-		old := k.fraction.Load()
-		if k.fraction.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+delta)) {
-			return
-		}
-	}
-}
-
-func (k *counterChild) value() float64 {
-	return math.Float64frombits(k.fraction.Load()) + float64(k.whole.Load())
-}
+func (k *counterChild) value() float64 { return k.v.Load() }

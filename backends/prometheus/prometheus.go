@@ -409,10 +409,10 @@ type counterFamily struct {
 	desc *metrics.Desc
 }
 
-// Bind returns the series' own child: its Add is the handle's.
+// Bind returns the value of the series' own child as its handle.
 func (f *counterFamily) Bind(labelValues []string) metrics.CounterHandle {
 	if f.user == nil {
-		return f.bind(labelValues)
+		return &f.bind(labelValues).v
 	}
 	c, err := f.user.GetMetricWithLabelValues(labelValues...)
 	if err != nil {
