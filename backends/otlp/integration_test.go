@@ -54,7 +54,9 @@ func TestIntegration(t *testing.T) {
 			backendtest.Run(t, backendtest.Harness{
 				New: func(*testing.T) metrics.Backend { return b },
 				Collect: func(t *testing.T, _ metrics.Backend, descs []*metrics.Desc) backendtest.Reader {
-					await(t, api, b, descs[0].Namespace)
+					// The marker is the last metric of the export, which
+					// the collector applies in order.
+					api.AwaitMarker(t, b, descs[0].Namespace, func() error { return b.Flush(context.Background()) }, scrapeWait)
 					return api
 				},
 				CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
@@ -120,23 +122,3 @@ func promName(d *metrics.Desc) string {
 }
 
 func promLabel(name string) string { return strings.ReplaceAll(name, ".", "_") }
-
-// await sets a marker gauge in namespace ns to a new value, exports, and
-// waits until Prometheus holds the marker. The marker is the last metric
-// of the export, which the collector applies in order, so everything
-// recorded before it is then readable.
-func await(t *testing.T, api itest.PromReader, b *Backend, ns string) {
-	t.Helper()
-	g, err := metrics.New(b, metrics.WithNamespace(ns)).NewGauge(metrics.Opts{Name: "collect.marker", Help: "Set by the integration test before it reads back."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := float64(rand.IntN(1 << 30))
-	g.Set(want)
-	if err := b.Flush(context.Background()); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-	if err := api.Await(api.Selector(promName(g.Desc())), want, scrapeWait); err != nil {
-		t.Fatalf("Prometheus did not scrape the marker from the collector: %v", err)
-	}
-}

@@ -17,11 +17,6 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-// scrapeTarget is where the integration test serves Handler; the server
-// that scripts/servers/prometheus.sh starts scrapes it every second as
-// job "obskit".
-const scrapeTarget = itest.ScrapeTarget
-
 // scrapeWait bounds how long a test waits for Prometheus to scrape what
 // it recorded: a scrape a second, the first ~5 s after the server starts.
 const scrapeWait = 30 * time.Second
@@ -38,7 +33,7 @@ func TestIntegration(t *testing.T) {
 		backendtest.Run(t, backendtest.Harness{
 			New: func(*testing.T) metrics.Backend { return b },
 			Collect: func(t *testing.T, _ metrics.Backend, descs []*metrics.Desc) backendtest.Reader {
-				awaitScrape(t, api, b, descs[0].Namespace)
+				api.AwaitMarker(t, b, descs[0].Namespace, nil, scrapeWait)
 				return api
 			},
 			CheckQuantile: backendtest.WithinBucket(metrics.DefaultBuckets()),
@@ -56,7 +51,7 @@ func TestIntegration(t *testing.T) {
 		start := time.Now().Add(-time.Minute)
 		ctx, tid := sampled(t)
 		h.With("rpc.method", "Sum").(metrics.ContextObserver).ObserveContext(ctx, 0.3)
-		awaitScrape(t, api, b, ns)
+		api.AwaitMarker(t, b, ns, nil, scrapeWait)
 		name := metricName(h.Desc()) + "_bucket"
 		var got string
 		deadline := time.Now().Add(scrapeWait)
@@ -143,22 +138,6 @@ func TestIntegrationPromtool(t *testing.T) {
 func serveTarget(t *testing.T, b *Backend) {
 	t.Helper()
 	itest.ServeScrapeTarget(t, b.Handler(), 2*time.Minute)
-}
-
-// awaitScrape sets a marker gauge in namespace ns to a new value and
-// waits until Prometheus holds it: one scrape gathers everything, so
-// everything recorded before is then readable.
-func awaitScrape(t *testing.T, api itest.PromReader, b *Backend, ns string) {
-	t.Helper()
-	g, err := metrics.New(b, metrics.WithNamespace(ns)).NewGauge(metrics.Opts{Name: "collect.marker", Help: "Set by the integration test before it reads back."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := float64(rand.IntN(1 << 30))
-	g.Set(want)
-	if err := api.Await(api.Selector(metricName(g.Desc())), want, scrapeWait); err != nil {
-		t.Fatalf("Prometheus did not scrape the marker: %v; is it scraping %s?", err, scrapeTarget)
-	}
 }
 
 // exemplarTraceID returns the trace_id of the newest exemplar stored for

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -141,6 +142,29 @@ func (r PromReader) Await(promql string, want float64, wait time.Duration) error
 		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not read %v within %v (last: %s); see %s/targets", promql, want, wait, last, r.Base)
+}
+
+// AwaitMarker sets a marker gauge in namespace ns of b to a new value,
+// calls export (nil for a backend that Prometheus scrapes), and waits up
+// to wait until Prometheus holds the marker, failing the test otherwise.
+// Everything recorded into b before is then readable, when the marker
+// arrives with it: in one scrape, or last in one export.
+func (r PromReader) AwaitMarker(t testing.TB, b metrics.Backend, ns string, export func() error, wait time.Duration) {
+	t.Helper()
+	g, err := metrics.New(b, metrics.WithNamespace(ns)).NewGauge(metrics.Opts{Name: "collect.marker", Help: "Set by the integration test before it reads back."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(rand.IntN(1 << 30))
+	g.Set(want)
+	if export != nil {
+		if err := export(); err != nil {
+			t.Fatalf("export the marker: %v", err)
+		}
+	}
+	if err := r.Await(r.Selector(r.Name(g.Desc())), want, wait); err != nil {
+		t.Fatalf("Prometheus did not get the marker of job %q: %v", r.Job, err)
+	}
 }
 
 // declared returns the declared labels of d among a series' labels m.
