@@ -1,9 +1,7 @@
 package itest
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -49,22 +47,9 @@ func (s GraphiteSeries) Last() (float64, bool) {
 // `from` (a Graphite time such as "-10min") as JSON.
 func GraphiteRender(base, target, from string) ([]GraphiteSeries, error) {
 	q := url.Values{"target": {target}, "from": {from}, "format": {"json"}}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(base + "/render?" + q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("render %q: %s: %.200s", target, resp.Status, body)
-	}
 	var out []GraphiteSeries
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("render %q: %v: %.200s", target, err, body)
+	if err := GetJSON(&http.Client{Timeout: 10 * time.Second}, base+"/render?"+q.Encode(), &out); err != nil {
+		return nil, fmt.Errorf("render %q: %w", target, err)
 	}
 	return out, nil
 }

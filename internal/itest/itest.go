@@ -5,6 +5,9 @@
 package itest
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -85,3 +88,25 @@ func DialTCP(addr string) error {
 type statusError struct{ status string }
 
 func (e *statusError) Error() string { return "status " + e.status }
+
+// GetJSON gets url with client and decodes its JSON body into v. An
+// answer other than 200 OK, or one that does not decode, is an error
+// quoting the start of the body.
+func GetJSON(client *http.Client, url string, v any) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
+	}
+	return nil
+}

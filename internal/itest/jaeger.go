@@ -1,9 +1,6 @@
 package itest
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -73,18 +70,6 @@ func JaegerTrace(t testing.TB, query, traceID string, want int, timeout time.Dur
 }
 
 func fetchTrace(client *http.Client, url string) ([]JaegerSpan, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
-	}
 	var tr struct {
 		Result struct {
 			ResourceSpans []struct {
@@ -94,8 +79,8 @@ func fetchTrace(client *http.Client, url string) ([]JaegerSpan, error) {
 			} `json:"resourceSpans"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("GET %s: decoding %.200s: %w", url, body, err)
+	if err := GetJSON(client, url, &tr); err != nil {
+		return nil, err
 	}
 	var spans []JaegerSpan
 	for _, rs := range tr.Result.ResourceSpans {
