@@ -66,19 +66,13 @@ func (s PromSample) Float() (float64, error) {
 // "/api/v1/query_exemplars", with the query parameters q) and decodes the
 // "data" of a successful answer into data.
 func PromGet(base, path string, q url.Values, data any) error {
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(base + path + "?" + q.Encode())
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var r struct {
 		Status string          `json:"status"`
 		Error  string          `json:"error"`
 		Data   json.RawMessage `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("%s: %s: %w", path, resp.Status, err)
+	if err := GetJSON(&http.Client{Timeout: 5 * time.Second}, base+path+"?"+q.Encode(), &r); err != nil {
+		return err
 	}
 	if r.Status != "success" {
 		return fmt.Errorf("%s %v: %s", path, q, r.Error)
