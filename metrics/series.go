@@ -261,9 +261,7 @@ func (inst *instrument[H]) insertLocked(h uint64, vals []string) *series[H] {
 	if !slices.Contains(own, UnsetLabelValue) {
 		s.h, s.eager = inst.bind(own), true
 		if p, ok := any(s.h).(valueObserverProvider); ok {
-			if o := p.ValueObserver(); o != nil {
-				s.plain = o
-			}
+			s.plain = p.ValueObserver() // nil: as if there were none
 		}
 		if hh, ok := any(s.h).(HistogramHandle); ok && s.plain == nil {
 			s.plain = backgroundObserver{hh}
