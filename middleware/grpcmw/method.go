@@ -15,8 +15,8 @@ import (
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/obskit/obskit/internal/calllog"
 	"github.com/obskit/obskit/metrics"
-	"github.com/obskit/obskit/middleware"
 )
 
 // side is what a Server or a Client shares between its calls.
@@ -177,18 +177,7 @@ func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.T
 		case ci != int(grpccodes.OK):
 			level = slog.LevelWarn
 		}
-		if err == nil {
-			s.logger.LogAttrs(ctx, level, CallMessage,
-				slog.String(middleware.LogOperationKey, m.name),
-				slog.Float64(middleware.LogDurationKey, dur),
-				slog.String(StatusCodeKey, codeName(ci)))
-		} else {
-			s.logger.LogAttrs(ctx, level, CallMessage,
-				slog.String(middleware.LogOperationKey, m.name),
-				slog.Float64(middleware.LogDurationKey, dur),
-				slog.String(StatusCodeKey, codeName(ci)),
-				slog.Any(middleware.LogErrorKey, err))
-		}
+		calllog.Log(ctx, s.logger, level, CallMessage, m.name, dur, err, slog.String(StatusCodeKey, codeName(ci)))
 	}
 	if span != nil {
 		if span.IsRecording() {
