@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/obskit/obskit/internal/calllog"
+	"github.com/obskit/obskit/internal/cowmap"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -65,8 +64,7 @@ type Observer struct {
 	tracer trace.Tracer
 	logger *slog.Logger
 
-	mu    sync.Mutex                        // serialises writers of bound
-	bound atomic.Pointer[map[string]*bound] // copied on write, read without lock
+	bound cowmap.Map[string, *bound]
 }
 
 // NewObserver returns an Observer that records into opts.Registry,
@@ -150,29 +148,12 @@ func (o *Observer) end(ctx context.Context, operation string, b *bound, span tra
 // operation returns the children bound for operation, binding them the
 // first time it is seen.
 func (o *Observer) operation(operation string) *bound {
-	if m := o.bound.Load(); m != nil {
-		if b, ok := (*m)[operation]; ok {
-			return b
-		}
+	if b, ok := o.bound.Load(operation); ok {
+		return b
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	old := o.bound.Load()
-	if old != nil {
-		if b, ok := (*old)[operation]; ok {
-			return b
-		}
-	}
-	m := make(map[string]*bound, 1)
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	b := o.ins.bind(operation, false) // done sees only errors, never a response
-	m[operation] = b
-	o.bound.Store(&m)
-	return b
+	return o.bound.LoadOrStore(operation, func() *bound {
+		return o.ins.bind(operation, false) // done sees only errors, never a response
+	})
 }
 
 // PanicError is the error that the middlewares record for a panic: the

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/obskit/obskit/internal/cowmap"
 )
 
 // Client instruments the calls of a grpc.ClientConn through its
@@ -25,7 +27,7 @@ type Client struct {
 	side
 	prop     propagation.TextMapPropagator
 	services map[string]bool // "pkg.Service/Method" of Options.Services
-	methods  table[clientKey]
+	methods  cowmap.Map[clientKey, *method]
 }
 
 // clientKey identifies a method of a target. An unrecognised method is
@@ -107,25 +109,27 @@ func (c *Client) StreamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 func (c *Client) method(cc *grpc.ClientConn, full string, stream bool) *method {
 	target := cc.Target()
 	k := clientKey{target, full}
-	if m := c.methods.get(k); m != nil {
+	if m, ok := c.methods.Load(k); ok {
 		return m
 	}
 	name := strings.TrimPrefix(full, "/")
 	if !c.known(name) {
 		name, k.method = OtherMethod, ""
 		stream = true // it may be either
-		if m := c.methods.get(k); m != nil {
+		if m, ok := c.methods.Load(k); ok {
 			return m
 		}
 	}
-	addr, port := parseTarget(target)
-	attrs := []attribute.KeyValue{attribute.String(ServerAddrKey, addr)}
-	if port != "" {
-		if n, err := strconv.Atoi(port); err == nil {
-			attrs = append(attrs, attribute.Int(ServerPortKey, n))
+	return c.methods.LoadOrStore(k, func() *method {
+		addr, port := parseTarget(target)
+		attrs := []attribute.KeyValue{attribute.String(ServerAddrKey, addr)}
+		if port != "" {
+			if n, err := strconv.Atoi(port); err == nil {
+				attrs = append(attrs, attribute.Int(ServerPortKey, n))
+			}
 		}
-	}
-	return c.methods.add(k, c.newMethod(name, stream, attrs, []string{addr, port}))
+		return c.newMethod(name, stream, attrs, []string{addr, port})
+	})
 }
 
 // known reports whether name, "pkg.Service/Method", is a method of a

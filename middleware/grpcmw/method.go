@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -203,44 +202,6 @@ func messageEvent(span trace.Span, sent bool, id int64) {
 	span.AddEvent(MessageEvent, trace.WithAttributes(
 		attribute.String(MessageTypeKey, typ),
 		attribute.Int64(MessageIDKey, id)))
-}
-
-// table maps keys to methods. Reads take no lock; a new key copies the
-// map. It holds only recognised methods, so it stays as small as the
-// services are.
-type table[K comparable] struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[K]*method]
-}
-
-func (t *table[K]) get(k K) *method {
-	if p := t.m.Load(); p != nil {
-		return (*p)[k]
-	}
-	return nil
-}
-
-// add stores m under k unless a method is there already, and returns the
-// one stored.
-func (t *table[K]) add(k K, m *method) *method {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := t.m.Load()
-	if old != nil {
-		if prev, ok := (*old)[k]; ok {
-			return prev
-		}
-	}
-	n := make(map[K]*method, 1)
-	if old != nil {
-		n = make(map[K]*method, len(*old)+1)
-		for k, v := range *old {
-			n[k] = v
-		}
-	}
-	n[k] = m
-	t.m.Store(&n)
-	return m
 }
 
 // errNilService is returned for Options.Services holding nil.

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/obskit/obskit/internal/cowmap"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
@@ -32,7 +33,7 @@ type Server struct {
 	prop     propagation.TextMapPropagator
 	panicLog *slog.Logger
 	panics   *metrics.CounterMetric
-	methods  table[string]
+	methods  cowmap.Map[string, *method]
 	other    *method // every unrecognised method
 }
 
@@ -146,10 +147,12 @@ func recorded(ctx context.Context, err error) error {
 
 // method returns the method named full, which a registered service has.
 func (s *Server) method(full string, stream bool) *method {
-	if m := s.methods.get(full); m != nil {
+	if m, ok := s.methods.Load(full); ok {
 		return m
 	}
-	return s.methods.add(full, s.newMethod(strings.TrimPrefix(full, "/"), stream, nil, nil))
+	return s.methods.LoadOrStore(full, func() *method {
+		return s.newMethod(strings.TrimPrefix(full, "/"), stream, nil, nil)
+	})
 }
 
 // start extracts the caller's trace context and starts the call's span.
