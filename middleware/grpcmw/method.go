@@ -192,16 +192,35 @@ func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.T
 	}
 }
 
-// messageEvent adds a message event to span for the id-th message sent
-// or received.
-func messageEvent(span trace.Span, sent bool, id int64) {
-	typ := "RECEIVED"
-	if sent {
-		typ = "SENT"
+// messages counts the messages of a streaming call, on either side, and
+// adds an event for each to the call's span while it records.
+type messages struct {
+	span           trace.Span // nil unless recording: no message events
+	sent, received atomic.Int64
+}
+
+func newMessages(span trace.Span) messages {
+	if span == nil || !span.IsRecording() {
+		span = nil
 	}
-	span.AddEvent(MessageEvent, trace.WithAttributes(
-		attribute.String(MessageTypeKey, typ),
-		attribute.Int64(MessageIDKey, id)))
+	return messages{span: span}
+}
+
+// add counts a message sent or received, unless err says it was not.
+func (m *messages) add(sent bool, err error) {
+	if err != nil {
+		return
+	}
+	n, typ := &m.received, "RECEIVED"
+	if sent {
+		n, typ = &m.sent, "SENT"
+	}
+	id := n.Add(1)
+	if m.span != nil {
+		m.span.AddEvent(MessageEvent, trace.WithAttributes(
+			attribute.String(MessageTypeKey, typ),
+			attribute.Int64(MessageIDKey, id)))
+	}
 }
 
 // errNilService is returned for Options.Services holding nil.

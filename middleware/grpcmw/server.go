@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -116,16 +115,13 @@ func (s *Server) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	}
 	begin := time.Now()
 	ctx, span := s.start(ss.Context(), m, info.FullMethod)
-	w := &serverStream{ServerStream: ss, ctx: ctx}
-	if span != nil && span.IsRecording() {
-		w.span = span
-	}
+	w := &serverStream{ServerStream: ss, ctx: ctx, msgs: newMessages(span)}
 	defer func() {
 		if r := recover(); r != nil {
 			err = s.recovered(ctx, m, span, r)
 		}
 		pa, n := peerAttrs(ctx, span)
-		s.end(ctx, m, span, begin, recorded(ctx, err), w.received.Load(), w.sent.Load(), pa[:n]...)
+		s.end(ctx, m, span, begin, recorded(ctx, err), w.msgs.received.Load(), w.msgs.sent.Load(), pa[:n]...)
 	}()
 	return handler(srv, w)
 }
@@ -207,32 +203,21 @@ func (s *Server) recovered(ctx context.Context, m *method, span trace.Span, r an
 // context, holding its span, and counts of the messages.
 type serverStream struct {
 	grpc.ServerStream
-	ctx            context.Context
-	span           trace.Span // nil unless recording: no message events
-	sent, received atomic.Int64
+	ctx  context.Context
+	msgs messages
 }
 
 func (w *serverStream) Context() context.Context { return w.ctx }
 
 func (w *serverStream) SendMsg(m any) error {
 	err := w.ServerStream.SendMsg(m)
-	if err == nil {
-		n := w.sent.Add(1)
-		if w.span != nil {
-			messageEvent(w.span, true, n)
-		}
-	}
+	w.msgs.add(true, err)
 	return err
 }
 
 func (w *serverStream) RecvMsg(m any) error {
 	err := w.ServerStream.RecvMsg(m)
-	if err == nil {
-		n := w.received.Add(1)
-		if w.span != nil {
-			messageEvent(w.span, false, n)
-		}
-	}
+	w.msgs.add(false, err)
 	return err
 }
 
