@@ -40,6 +40,12 @@ func HostileValues() []string {
 	}
 }
 
+// Uncut returns the registry option that lets label values up to 2 MB
+// through uncut, for tests of how a backend itself handles long values
+// (a registry cuts values past metrics.DefaultMaxLabelValueLen by
+// default).
+func Uncut() metrics.Option { return metrics.WithMaxLabelValueLen(2 << 20) }
+
 // Sink collects what a backend sends.
 type Sink interface {
 	// Addr is the host:port (or URL) to send to.
@@ -216,7 +222,7 @@ func WaitLines(t testing.TB, sink Sink, n int) []string {
 // Sent + Dropped() is the number of series. It returns the lines.
 func Hostile(t *testing.T, b Backend, sink Sink, parse func(line string) (value float64, ok bool)) []string {
 	t.Helper()
-	reg := metrics.New(b)
+	reg := metrics.New(b, Uncut())
 	c, err := reg.NewCounter(metrics.Opts{Name: "hostile", Help: "Hostile label values.", Labels: []string{"k"}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +233,7 @@ func Hostile(t *testing.T, b Backend, sink Sink, parse func(line string) (value 
 	}
 	// A 1 MB value beside the name: a const label of another registry
 	// on the same backend.
-	creg := metrics.New(b, metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", 1<<20) + "\n,;= |#"}))
+	creg := metrics.New(b, Uncut(), metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", 1<<20) + "\n,;= |#"}))
 	cc, err := creg.NewCounter(metrics.Opts{Name: "hostile_const", Help: "A 1 MB const label value."})
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +379,7 @@ func Race(t *testing.T, b Backend, sink Sink, parse func(line string) (float64, 
 // a socket buffer) or dropped.
 func NeverRead(t *testing.T, b Backend) {
 	t.Helper()
-	reg := metrics.New(b)
+	reg := metrics.New(b, Uncut())
 	c, err := reg.NewCounter(metrics.Opts{Name: "stuck", Help: "Stuck.", Labels: []string{"k"}})
 	if err != nil {
 		t.Fatal(err)
