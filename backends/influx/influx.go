@@ -99,9 +99,6 @@ type Backend struct {
 	store  *push.Store
 	pusher *push.Pusher
 	fields []field // flush scratch
-	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
-	// into; only the flush touches it.
-	gaugeSeen []bool
 }
 
 // New returns a Backend writing to o.URL (or o.UDPAddr). It does not
@@ -255,15 +252,9 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 		b.fields = append(b.fields[:0], field{"count", v})
 		b.line(bt, c.Key, now)
 	}
-	for i, g := range b.store.Gauges() {
-		v, changed := g.Take()
-		if i == len(b.gaugeSeen) {
-			b.gaugeSeen = append(b.gaugeSeen, false)
-		}
-		if changed {
-			b.gaugeSeen[i] = true
-		}
-		if !b.gaugeSeen[i] || b.idle > 0 && g.Idle >= b.idle {
+	for _, g := range b.store.Gauges() {
+		v, _ := g.Take()
+		if !g.Seen || b.idle > 0 && g.Idle >= b.idle {
 			continue
 		}
 		b.fields = append(b.fields[:0], field{"value", v})

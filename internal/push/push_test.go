@@ -43,15 +43,18 @@ func TestCounterDelta(t *testing.T) {
 func TestGaugeSetThenAdd(t *testing.T) {
 	s := newStore(t, HistogramOptions{Sketch: true})
 	g := s.NewGauge(Info{Key: "g"})
+	if _, changed := g.Take(); changed || g.Seen {
+		t.Fatalf("Take before recording: changed %v, seen %v; want false, false", changed, g.Seen)
+	}
 	g.Set(5)
 	g.Add(-7.5)
 	v, changed := g.Take()
-	if v != -2.5 || !changed {
+	if v != -2.5 || !changed || !g.Seen {
 		t.Fatalf("Take = %v, %v; want -2.5, true", v, changed)
 	}
 	v, changed = g.Take()
-	if v != -2.5 || changed || g.Idle != 1 {
-		t.Fatalf("second Take = %v, %v, idle %d; want -2.5, false, 1", v, changed, g.Idle)
+	if v != -2.5 || changed || g.Idle != 1 || !g.Seen {
+		t.Fatalf("second Take = %v, %v, idle %d, seen %v; want -2.5, false, 1, true", v, changed, g.Idle, g.Seen)
 	}
 }
 

@@ -227,9 +227,10 @@ type Gauge struct {
 	dirty atomic.Bool
 	st    *state
 	Info
-	// Idle counts the flushes since the gauge was last recorded into;
-	// only the flush touches it.
+	// Idle counts the flushes since the gauge was last recorded into,
+	// and Seen tells whether it ever was; only the flush touches them.
 	Idle int
+	Seen bool
 }
 
 // Set sets the value.
@@ -251,11 +252,11 @@ func (g *Gauge) Add(delta float64) {
 }
 
 // Take returns the value and whether it was recorded into since the last
-// Take. It also keeps g.Idle.
+// Take. It also keeps g.Idle and g.Seen.
 func (g *Gauge) Take() (value float64, changed bool) {
 	changed = g.dirty.Swap(false)
 	if changed {
-		g.Idle = 0
+		g.Idle, g.Seen = 0, true
 	} else {
 		g.Idle++
 	}
