@@ -66,8 +66,7 @@ type Store struct {
 	counters   []*Counter
 	gauges     []*Gauge
 	histograms []*Histogram
-	// With MergeSameKey, the series of each kind by Key.
-	merge               bool
+	// With MergeSameKey, the series of each kind by Key; nil without.
 	ckeys, gkeys, hkeys map[string]int
 }
 
@@ -82,7 +81,6 @@ type Store struct {
 // InfluxDB) would keep only the last.
 func (s *Store) MergeSameKey() {
 	s.mu.Lock()
-	s.merge = true
 	s.ckeys, s.gkeys, s.hkeys = map[string]int{}, map[string]int{}, map[string]int{}
 	s.mu.Unlock()
 }
@@ -123,7 +121,7 @@ func (s *Store) NewCounter(info Info) *Counter {
 		return s.counters[i]
 	}
 	c := &Counter{st: &s.st, Info: info}
-	if s.merge {
+	if s.ckeys != nil {
 		s.ckeys[info.Key] = len(s.counters)
 	}
 	s.counters = append(s.counters, c)
@@ -138,7 +136,7 @@ func (s *Store) NewGauge(info Info) *Gauge {
 		return s.gauges[i]
 	}
 	g := &Gauge{st: &s.st, Info: info}
-	if s.merge {
+	if s.gkeys != nil {
 		s.gkeys[info.Key] = len(s.gauges)
 	}
 	s.gauges = append(s.gauges, g)
@@ -169,7 +167,7 @@ func (s *Store) NewHistogram(info Info) *Histogram {
 	if i, ok := s.hkeys[info.Key]; ok { // made meanwhile
 		return s.histograms[i]
 	}
-	if s.merge {
+	if s.hkeys != nil {
 		s.hkeys[info.Key] = len(s.histograms)
 	}
 	s.histograms = append(s.histograms, h)
