@@ -446,3 +446,36 @@ func TestPusherRetriesWithoutNewData(t *testing.T) {
 		t.Fatalf("delivered %q", got)
 	}
 }
+
+func TestCounterTakeValue(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	delta, total := s.NewCounter(Info{Key: "d"}), s.NewCounter(Info{Key: "t"})
+	for i, add := range []float64{2.5, 0, 1} {
+		delta.Add(add)
+		total.Add(add)
+		wantTotal := []float64{2.5, 2.5, 3.5}[i]
+		if v := delta.TakeValue(false); v != add || delta.Total != wantTotal {
+			t.Fatalf("flush %d: TakeValue(false) = %v, Total %v; want %v, %v", i, v, delta.Total, add, wantTotal)
+		}
+		if v := total.TakeValue(true); v != wantTotal || total.Total != wantTotal {
+			t.Fatalf("flush %d: TakeValue(true) = %v, Total %v; want %v twice", i, v, total.Total, wantTotal)
+		}
+	}
+}
+
+func TestIdleFlushes(t *testing.T) {
+	for _, tc := range []struct {
+		after, interval time.Duration
+		want            int
+	}{
+		{0, time.Second, 0},
+		{time.Millisecond, time.Second, 1},
+		{time.Second, time.Second, 1},
+		{1500 * time.Millisecond, time.Second, 2},
+		{2 * time.Hour, time.Hour, 2},
+	} {
+		if got := IdleFlushes(tc.after, tc.interval); got != tc.want {
+			t.Errorf("IdleFlushes(%v, %v) = %d, want %d", tc.after, tc.interval, got, tc.want)
+		}
+	}
+}

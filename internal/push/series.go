@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/obskit/obskit/internal/atomicfloat"
 	"github.com/obskit/obskit/internal/sketch"
@@ -218,6 +219,18 @@ func (c *Counter) Add(delta float64) {
 // to zero.
 func (c *Counter) TakeDelta() float64 { return c.v.Swap(0) }
 
+// TakeValue takes the delta as TakeDelta does, adds it to Total, and
+// returns what a backend with a CounterTotals option sends: Total when
+// totals is true, else the delta.
+func (c *Counter) TakeValue(totals bool) float64 {
+	d := c.TakeDelta()
+	c.Total += d
+	if totals {
+		return c.Total
+	}
+	return d
+}
+
 // Gauge is a gauge series: the last value. It implements
 // metrics.GaugeHandle.
 type Gauge struct {
@@ -259,6 +272,16 @@ func (g *Gauge) Take() (value float64, changed bool) {
 		g.Idle++
 	}
 	return g.v.Load(), changed
+}
+
+// IdleFlushes returns a backend's StopIdleAfter as the number of flushes
+// of interval after which Gauge.Idle says a gauge is idle: after rounded
+// up to whole flushes, at least 1; 0, never idle, when after is 0.
+func IdleFlushes(after, interval time.Duration) int {
+	if after <= 0 {
+		return 0
+	}
+	return max(1, int((after+interval-1)/interval))
 }
 
 // Value returns the value without resetting anything.
