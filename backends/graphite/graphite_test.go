@@ -297,10 +297,9 @@ func TestKillRestart(t *testing.T) {
 func TestServerAbsent(t *testing.T) {
 	s := newStub(t)
 	s.kill()
-	var mu sync.Mutex
-	var errs []error
+	var handled pushtest.Errors
 	b := newBackend(t, graphite.Options{Addr: s.addr, MaxQueuedFlushes: 3,
-		ErrorHandler: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+		ErrorHandler: handled.Handle})
 	reg := metrics.New(b)
 	c, _ := reg.NewCounter(metrics.Opts{Name: "absent", Labels: []string{"i"}})
 	h, _ := reg.NewHistogram(metrics.Opts{Name: "absent.lat", Unit: metrics.UnitSeconds})
@@ -328,11 +327,9 @@ func TestServerAbsent(t *testing.T) {
 	if st.DroppedQueueFull == 0 || st.Queued == 0 || st.Queued > 3 || st.Sent != 0 {
 		t.Errorf("stats with carbon down: %+v", st)
 	}
-	mu.Lock()
-	if len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
+	if errs := handled.All(); len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
 		t.Errorf("error handler got %d errors (%v), want 1 wrapping ErrDelivery", len(errs), errs)
 	}
-	mu.Unlock()
 	s.restart(t)
 	cs[0].Add(1000)
 	// The queued flushes arrive first, then the new delta.

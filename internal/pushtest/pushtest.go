@@ -50,10 +50,11 @@ type Sink interface {
 
 // UDPSink is a UDP server on loopback that keeps every line it receives.
 type UDPSink struct {
-	conn  net.PacketConn
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
+	conn    net.PacketConn
+	mu      sync.Mutex
+	lines   []string
+	largest int
+	done    chan struct{}
 }
 
 // NewUDPSink starts a UDPSink, closed at the end of the test.
@@ -84,6 +85,7 @@ func (s *UDPSink) add(payload string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lines = append(s.lines, strings.Split(strings.TrimSuffix(payload, "\n"), "\n")...)
+	s.largest = max(s.largest, len(payload))
 }
 
 // Addr returns the sink's host:port.
@@ -94,6 +96,14 @@ func (s *UDPSink) Lines() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.lines...)
+}
+
+// Largest returns the size in bytes of the largest datagram received so
+// far.
+func (s *UDPSink) Largest() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.largest
 }
 
 // TCPSink is a TCP line server on loopback that keeps every line.
