@@ -479,3 +479,36 @@ func TestIdleFlushes(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: time.Minute, Max: 3 * time.Minute}
+	if !b.Due() || b.LastErr() != nil {
+		t.Fatal("a new Backoff is not due")
+	}
+	fail := errors.New("refused")
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute} {
+		before := time.Now()
+		b.Failed(fail)
+		if b.Due() || b.LastErr() != fail {
+			t.Fatalf("failure %d: due %v, last error %v", i, b.Due(), b.LastErr())
+		}
+		if wait := b.next.Sub(before); wait < want/2 || wait > want+time.Second {
+			t.Fatalf("failure %d: waits %v, want between %v and %v", i, wait, want/2, want)
+		}
+	}
+	b.Reset()
+	if !b.Due() {
+		t.Fatal("not due after Reset")
+	}
+	if b.Failed(fail); time.Until(b.next) < 3*time.Minute/2-time.Second {
+		t.Fatal("Reset forgot the wait")
+	}
+	b.Succeeded()
+	if !b.Due() || b.LastErr() != nil {
+		t.Fatal("not due after a success")
+	}
+	before := time.Now()
+	if b.Failed(fail); b.next.Sub(before) > time.Minute+time.Second {
+		t.Fatalf("after a success, the first failure waits %v, want at most Min", b.next.Sub(before))
+	}
+}
