@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/obskit/obskit/internal/sanitize"
 )
 
 // instrument is one declared instrument: its backend family and the cache
@@ -199,12 +201,9 @@ func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
 			v = strings.ToValidUTF8(v, "\uFFFD")
 			vals[i], repaired = v, true
 		}
-		if n := inst.reg.maxValueLen; len(v) > n {
+		if len(v) > inst.reg.maxValueLen {
 			inst.problem(ProblemLongLabelValue, inst.desc.Labels[i]+": "+strconv.Itoa(len(v))+" bytes")
-			for n > 0 && !utf8.RuneStart(v[n]) {
-				n--
-			}
-			vals[i], repaired = v[:n], true
+			vals[i], repaired = sanitize.Prefix(v, inst.reg.maxValueLen), true // insertLocked copies it
 		}
 	}
 	if repaired {

@@ -43,12 +43,16 @@ func AppendNode(dst []byte, v string, dot bool) []byte {
 // or method name can share its bytes with the whole request it came in,
 // which a span holding a substring would keep alive until it is
 // exported.
-func Cut(s string, n int) string {
+func Cut(s string, n int) string { return strings.Clone(Prefix(s, n)) }
+
+// Prefix returns s cut to at most n bytes, at a UTF-8 boundary, sharing
+// s's memory: for a caller that copies what it keeps.
+func Prefix(s string, n int) string {
 	if len(s) > n {
 		for n > 0 && !utf8.RuneStart(s[n]) {
 			n--
 		}
 		s = s[:n]
 	}
-	return strings.Clone(s)
+	return s
 }
