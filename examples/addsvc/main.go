@@ -154,10 +154,7 @@ func run(ctx context.Context, args []string) error {
 		// The same service and transport without obskit, to measure
 		// what the instrumentation costs.
 		endpoints = MakeEndpoints(NewBasicService())
-		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
-		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
-		handler = mux
+		handler = newMux(endpoints)
 	} else if *handwritten {
 		// The same telemetry without obskit: see handwritten.go.
 		if *otlpSpans == "" || strings.HasPrefix(*otlpSpans, "http://") {
@@ -240,9 +237,7 @@ func run(ctx context.Context, args []string) error {
 		// The HTTP transport: routes, then the HTTP middleware
 		// (semantic convention metrics, a server span, panic recovery)
 		// around them. Pull backends serve their metrics here.
-		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
-		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
+		mux := newMux(endpoints)
 		for _, b := range backends {
 			if b.handler != nil {
 				mux.Handle(b.route, b.handler)
