@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/obskit/obskit/examples/addsvc/internal/load"
@@ -223,16 +224,8 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		eps := MakeEndpoints(svc)
-		endpoints.Sum = middleware.Chain(
-			tracing.EndpointMiddleware[SumRequest, SumResponse](inner, "Sum", tracing.EndpointOptions{}),
-			middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
-			logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
-		)(eps.Sum)
-		endpoints.Concat = middleware.Chain(
-			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](inner, "Concat", tracing.EndpointOptions{}),
-			middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
-			logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
-		)(eps.Concat)
+		endpoints.Sum = observeEndpoint(eps.Sum, "Sum", inner, ins, logger)
+		endpoints.Concat = observeEndpoint(eps.Concat, "Concat", inner, ins, logger)
 
 		// The HTTP transport: routes, then the HTTP middleware
 		// (semantic convention metrics, a server span, panic recovery)
@@ -334,6 +327,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	logger.Info("exit", "status", 0)
 	return nil
+}
+
+// observeEndpoint wraps an endpoint in tracing, instrumenting and
+// logging, outermost first: the middleware of every endpoint.
+func observeEndpoint[Req, Resp any](ep middleware.Endpoint[Req, Resp], op string, tracer trace.Tracer,
+	ins *middleware.Instrumenting, logger *slog.Logger) middleware.Endpoint[Req, Resp] {
+	return middleware.Chain(
+		tracing.EndpointMiddleware[Req, Resp](tracer, op, tracing.EndpointOptions{}),
+		middleware.Instrument[Req, Resp](ins, op),
+		logging.EndpointMiddleware[Req, Resp](logger, op, logging.EndpointOptions{}),
+	)(ep)
 }
 
 // pull reads the endpoint request counter from the pull backends while
