@@ -347,15 +347,10 @@ func pull(base string, bs []picked, namespace string) []string {
 	var lines []string
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, b := range bs {
-		var path string
-		switch b.name {
-		case "prometheus":
-			path = "/metrics"
-		case "expvar":
-			path = "/debug/vars"
-		default:
-			continue
+		if b.handler == nil {
+			continue // a push backend
 		}
+		path := strings.TrimPrefix(b.route, "GET ")
 		resp, err := client.Get(base + path)
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("GET %s: %v", path, err))
