@@ -189,15 +189,22 @@ func (inst *instrument[H]) hashValues(vals []string) uint64 {
 }
 
 // miss handles a label set not found in the table: it repairs invalid
-// UTF-8, then finds or makes the series, or returns the overflow series
-// past the cardinality limit.
+// UTF-8 and cuts values past the length limit, then finds or makes the
+// series, or returns the overflow series past the cardinality limit.
 func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
 	repaired := false
 	for i, v := range vals {
 		if !utf8.ValidString(v) {
 			inst.problem(ProblemInvalidUTF8, inst.desc.Labels[i])
-			vals[i] = strings.ToValidUTF8(v, "\uFFFD")
-			repaired = true
+			v = strings.ToValidUTF8(v, "\uFFFD")
+			vals[i], repaired = v, true
+		}
+		if n := inst.reg.maxValueLen; len(v) > n {
+			inst.problem(ProblemLongLabelValue, inst.desc.Labels[i]+": "+strconv.Itoa(len(v))+" bytes")
+			for n > 0 && !utf8.RuneStart(v[n]) {
+				n--
+			}
+			vals[i], repaired = v[:n], true
 		}
 	}
 	if repaired {
