@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/obskit/obskit/examples/addsvc/internal/load"
 	"github.com/obskit/obskit/internal/itest"
 )
@@ -307,13 +304,7 @@ func statsdHealth(addr string) error {
 // readPrometheus reads <ns>_endpoint_requests_total from a Prometheus
 // text endpoint.
 func readPrometheus(u, ns string) (counts, error) {
-	resp, err := http.Get(u)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := metricFamilies(http.DefaultClient, u)
 	if err != nil {
 		return nil, err
 	}

@@ -284,17 +284,26 @@ func TestSIGTERMCutsSlowRequestShort(t *testing.T) {
 
 func scrape(t *testing.T, client *http.Client, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := client.Get(url)
+	families, err := metricFamilies(client, url)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return families
+}
+
+// metricFamilies reads the Prometheus text format served at url.
+func metricFamilies(client *http.Client, url string) (map[string]*dto.MetricFamily, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
+		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
-	return families
+	return families, nil
 }
 
 // value returns a counter's value or a histogram's count for the series
