@@ -6,10 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +15,6 @@ import (
 	kitlog "github.com/go-kit/log"
 
 	"github.com/obskit/obskit/backends/dogstatsd"
-	"github.com/obskit/obskit/metrics"
 )
 
 // The DogStatsD benchmarks put obskit's dogstatsd backend (its hot path
@@ -65,19 +61,9 @@ var ddTags = []string{"method:GET", "code:200"}
 // is bound With the label values before the loop.
 func BenchmarkDogstatsdCounterBound(b *testing.B) {
 	b.Run("obskit-dogstatsd", func(b *testing.B) {
-		c := pushCounter(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		for b.Loop() {
-			c.Add(1)
-		}
+		benchBoundAdd(b, pushCounter(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET", "code", "200"))
 	})
-	b.Run("atomic.AddUint64", func(b *testing.B) {
-		var n uint64
-		b.ReportAllocs()
-		for b.Loop() {
-			atomic.AddUint64(&n, 1)
-		}
-	})
+	b.Run("atomic.AddUint64", benchAtomicAdd)
 	b.Run("datadog-go-Incr", func(b *testing.B) {
 		c := newDatadogClient(b)
 		b.ReportAllocs()
@@ -100,23 +86,9 @@ func BenchmarkDogstatsdCounterBound(b *testing.B) {
 
 func BenchmarkDogstatsdCounterBoundParallel(b *testing.B) {
 	b.Run("obskit-dogstatsd", func(b *testing.B) {
-		c := pushCounter(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				c.Add(1)
-			}
-		})
+		benchBoundAddParallel(b, pushCounter(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET", "code", "200"))
 	})
-	b.Run("atomic.AddUint64", func(b *testing.B) {
-		var n uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				atomic.AddUint64(&n, 1)
-			}
-		})
-	})
+	b.Run("atomic.AddUint64", benchAtomicAddParallel)
 	b.Run("datadog-go-Incr", func(b *testing.B) {
 		c := newDatadogClient(b)
 		b.ReportAllocs()
@@ -177,19 +149,9 @@ func BenchmarkDogstatsdCounterWithHit(b *testing.B) {
 // kit's dogstatsd histogram.
 func BenchmarkDogstatsdHistogramBound(b *testing.B) {
 	b.Run("obskit-dogstatsd", func(b *testing.B) {
-		h := pushHistogram(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
+		benchBoundObserve(b, pushHistogram(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET"))
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
-	})
+	b.Run("client_golang", benchClientGolangObserve)
 	b.Run("datadog-go-Distribution", func(b *testing.B) {
 		c := newDatadogClient(b)
 		tags := []string{"method:GET"}
@@ -213,23 +175,9 @@ func BenchmarkDogstatsdHistogramBound(b *testing.B) {
 
 func BenchmarkDogstatsdHistogramBoundParallel(b *testing.B) {
 	b.Run("obskit-dogstatsd", func(b *testing.B) {
-		h := pushHistogram(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				h.Observe(observed)
-			}
-		})
+		benchBoundObserveParallel(b, pushHistogram(b, newDogstatsd(b, dogstatsd.Options{})).Bind("method", "GET"))
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				h.Observe(observed)
-			}
-		})
-	})
+	b.Run("client_golang", benchClientGolangObserveParallel)
 	b.Run("datadog-go-Distribution", func(b *testing.B) {
 		c := newDatadogClient(b)
 		tags := []string{"method:GET"}
@@ -292,50 +240,11 @@ func BenchmarkDogstatsdThroughput(b *testing.B) {
 		if addr == "" {
 			b.Skip("the statsd daemon is not running: scripts/backend up statsd")
 		}
-		dogstatsdThroughput(b, addr)
+		benchPushThroughput(b, newDogstatsd(b, dogstatsd.Options{Addr: addr, FlushInterval: 10 * time.Millisecond}))
 	})
-	b.Run("udp-sink", func(b *testing.B) { dogstatsdThroughput(b, udpSink(b)) })
-}
-
-func dogstatsdThroughput(b *testing.B, addr string) {
-	be := newDogstatsd(b, dogstatsd.Options{Addr: addr, FlushInterval: 10 * time.Millisecond})
-	reg := metrics.New(be, metrics.WithNamespace(fmt.Sprintf("bench%d", time.Now().UnixNano())))
-	c, _ := reg.NewCounter(metrics.Opts{Name: "requests", Labels: []string{"route"}})
-	h, _ := reg.NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
-	const series = 100
-	var cs [series]metrics.Counter
-	var hs [series]metrics.Histogram
-	for i := range series {
-		r := fmt.Sprintf("/r%d", i)
-		cs[i], hs[i] = c.Bind("route", r), h.Bind("route", r)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	per := b.N / 2
-	for g := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range per {
-				k := (i + g) % series
-				if i&1 == 0 {
-					cs[k].Add(1)
-				} else {
-					hs[k].Observe(observed)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	if err := be.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(2*per)/el.Seconds(), "events/s")
-	b.ReportMetric(float64(be.Stats().Flushes), "flushes")
+	b.Run("udp-sink", func(b *testing.B) {
+		benchPushThroughput(b, newDogstatsd(b, dogstatsd.Options{Addr: udpSink(b), FlushInterval: 10 * time.Millisecond}))
+	})
 }
 
 // BenchmarkDogstatsdFlush: one flush of n series that all changed,
@@ -345,37 +254,11 @@ func BenchmarkDogstatsdFlush(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("counters-%d", n), func(b *testing.B) {
 			be := newDogstatsd(b, dogstatsd.Options{Addr: udpSink(b)})
-			c := pushCounter(b, be)
-			cs := make([]metrics.Counter, n)
-			for i := range cs {
-				cs[i] = c.Bind("method", "GET", "code", fmt.Sprint(i))
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				for _, x := range cs {
-					x.Add(1)
-				}
-				b.StartTimer()
-				be.Flush(context.Background())
-			}
+			benchFlushChanged(b, countersOf(b, be, n), func() { be.Flush(context.Background()) })
 		})
 		b.Run(fmt.Sprintf("distributions-%d", n), func(b *testing.B) {
 			be := newDogstatsd(b, dogstatsd.Options{Addr: udpSink(b)})
-			h := pushHistogram(b, be)
-			hs := make([]metrics.Histogram, n)
-			for i := range hs {
-				hs[i] = h.Bind("method", fmt.Sprint(i))
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				for _, x := range hs {
-					x.Observe(observed)
-				}
-				b.StartTimer()
-				be.Flush(context.Background())
-			}
+			benchFlushChanged(b, histogramsOf(b, be, n), func() { be.Flush(context.Background()) })
 		})
 	}
 }
@@ -387,27 +270,7 @@ func BenchmarkDogstatsdFlush(b *testing.B) {
 // and counted, and a series holds at most MaxTimerValues values.
 func BenchmarkDogstatsdServerDown(b *testing.B) {
 	be := newDogstatsd(b, dogstatsd.Options{Addr: deadAddr, FlushInterval: 10 * time.Millisecond})
-	reg := metrics.New(be)
-	c, _ := reg.NewCounter(metrics.Opts{Name: "requests", Labels: []string{"route"}})
-	h, _ := reg.NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
-	var cs [100]metrics.Counter
-	var hs [100]metrics.Histogram
-	for i := range cs {
-		cs[i], hs[i] = c.Bind("route", fmt.Sprint(i)), h.Bind("route", fmt.Sprint(i))
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i := range 500000 {
-			cs[i%100].Add(1)
-			hs[i%100].Observe(float64(i%1000) / 1000)
-		}
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)), "heap-growth-B")
+	benchPushServerDown(b, be)
 	st := be.Stats()
 	b.ReportMetric(float64(st.Dropped()), "values-dropped")
 	b.ReportMetric(float64(st.Flushes), "flushes")

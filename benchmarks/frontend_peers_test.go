@@ -166,7 +166,7 @@ func newDatadog(b *testing.B) *ddstatsd.Client {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := ddstatsd.New(sink.LocalAddr().String(), ddstatsd.WithoutTelemetry(), ddstatsd.WithoutOriginDetection())
+	c, err := ddstatsd.New(sink.LocalAddr().String(), quietDD...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,9 +48,9 @@ func grpcPair(b *testing.B, sopts []grpc.ServerOption, copts []grpc.DialOption) 
 	return testgrpc.NewTestServiceClient(cc)
 }
 
-// obskitGRPC: grpcmw on both sides, with spans (the OTel SDK, dropping
-// them) and metrics (obskit's Prometheus backend).
-func obskitGRPC(b *testing.B) testgrpc.TestServiceClient {
+// newGRPCMW is grpcmw's server and client interceptors, with spans (the
+// OTel SDK, dropping them) and metrics (obskit's Prometheus backend).
+func newGRPCMW(b *testing.B) (*grpcmw.Server, *grpcmw.Client) {
 	opts := grpcmw.Options{
 		Registry:   newPromRegistry(b),
 		Tracer:     newTracerProvider().Tracer("bench"),
@@ -64,18 +64,31 @@ func obskitGRPC(b *testing.B) testgrpc.TestServiceClient {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return srv, cli
+}
+
+// otelgrpcOptions are otelgrpc's options on both sides: spans (the same
+// SDK setup as newGRPCMW's) and metrics (the OTel metric SDK).
+func otelgrpcOptions() []otelgrpc.Option {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	return []otelgrpc.Option{
+		otelgrpc.WithTracerProvider(newTracerProvider()),
+		otelgrpc.WithMeterProvider(mp),
+		otelgrpc.WithPropagators(propagation.TraceContext{}),
+	}
+}
+
+// obskitGRPC: grpcmw on both sides, with spans (the OTel SDK, dropping
+// them) and metrics (obskit's Prometheus backend).
+func obskitGRPC(b *testing.B) testgrpc.TestServiceClient {
+	srv, cli := newGRPCMW(b)
 	return grpcPair(b, srv.ServerOptions(), cli.DialOptions())
 }
 
 // otelgrpcGRPC: otelgrpc's stats handlers on both sides, with spans (the
 // same SDK setup) and metrics (the OTel metric SDK).
 func otelgrpcGRPC(b *testing.B) testgrpc.TestServiceClient {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	opts := []otelgrpc.Option{
-		otelgrpc.WithTracerProvider(newTracerProvider()),
-		otelgrpc.WithMeterProvider(mp),
-		otelgrpc.WithPropagators(propagation.TraceContext{}),
-	}
+	opts := otelgrpcOptions()
 	return grpcPair(b,
 		[]grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(opts...))},
 		[]grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(opts...))})
@@ -198,19 +211,7 @@ func bareMiddleware(*testing.B) func(context.Context) error {
 }
 
 func obskitMiddleware(b *testing.B) func(context.Context) error {
-	opts := grpcmw.Options{
-		Registry:   newPromRegistry(b),
-		Tracer:     newTracerProvider().Tracer("bench"),
-		Propagator: propagation.TraceContext{}, // as otelgrpc is given
-	}
-	srv, err := grpcmw.NewServer(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cli, err := grpcmw.NewClient(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, cli := newGRPCMW(b)
 	cc, err := grpc.NewClient("127.0.0.1:8082", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
@@ -228,12 +229,7 @@ func obskitMiddleware(b *testing.B) func(context.Context) error {
 }
 
 func otelgrpcMiddleware(*testing.B) func(context.Context) error {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	opts := []otelgrpc.Option{
-		otelgrpc.WithTracerProvider(newTracerProvider()),
-		otelgrpc.WithMeterProvider(mp),
-		otelgrpc.WithPropagators(propagation.TraceContext{}),
-	}
+	opts := otelgrpcOptions()
 	sh, ch := otelgrpc.NewServerHandler(opts...), otelgrpc.NewClientHandler(opts...)
 	return func(ctx context.Context) error {
 		// The events gRPC makes for one unary call, in its order.

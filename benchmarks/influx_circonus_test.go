@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 
 	"github.com/obskit/obskit/backends/circonus"
 	"github.com/obskit/obskit/backends/influx"
-	"github.com/obskit/obskit/metrics"
 )
 
 // The influx and circonus benchmarks put the two backends' hot paths
@@ -83,26 +80,12 @@ func newCGM(b *testing.B) *cgm.CirconusMetrics {
 
 func BenchmarkInfluxCirconusCounterBound(b *testing.B) {
 	b.Run("obskit-influx", func(b *testing.B) {
-		c := pushCounter(b, newInflux(b, influx.Options{})).Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		for b.Loop() {
-			c.Add(1)
-		}
+		benchBoundAdd(b, pushCounter(b, newInflux(b, influx.Options{})).Bind("method", "GET", "code", "200"))
 	})
 	b.Run("obskit-circonus", func(b *testing.B) {
-		c := pushCounter(b, newCirconus(b, circonus.Options{})).Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		for b.Loop() {
-			c.Add(1)
-		}
+		benchBoundAdd(b, pushCounter(b, newCirconus(b, circonus.Options{})).Bind("method", "GET", "code", "200"))
 	})
-	b.Run("atomic.AddUint64", func(b *testing.B) {
-		var n uint64
-		b.ReportAllocs()
-		for b.Loop() {
-			atomic.AddUint64(&n, 1)
-		}
-	})
+	b.Run("atomic.AddUint64", benchAtomicAdd)
 	b.Run("go-kit-influx", func(b *testing.B) {
 		in := kitinflux.New(nil, influxdb.BatchPointsConfig{Database: "bench"}, kitlog.NewNopLogger())
 		c := in.NewCounter("requests").With("method", "GET", "code", "200")
@@ -140,26 +123,12 @@ func BenchmarkInfluxCirconusCounterBound(b *testing.B) {
 
 func BenchmarkInfluxCirconusHistogramBound(b *testing.B) {
 	b.Run("obskit-influx", func(b *testing.B) {
-		h := pushHistogram(b, newInflux(b, influx.Options{})).Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
+		benchBoundObserve(b, pushHistogram(b, newInflux(b, influx.Options{})).Bind("method", "GET"))
 	})
 	b.Run("obskit-circonus", func(b *testing.B) {
-		h := pushHistogram(b, newCirconus(b, circonus.Options{})).Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
+		benchBoundObserve(b, pushHistogram(b, newCirconus(b, circonus.Options{})).Bind("method", "GET"))
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
-	})
+	b.Run("client_golang", benchClientGolangObserve)
 	b.Run("go-kit-influx", func(b *testing.B) {
 		in := kitinflux.New(nil, influxdb.BatchPointsConfig{Database: "bench"}, kitlog.NewNopLogger())
 		h := in.NewHistogram("duration").With("method", "GET")
@@ -212,22 +181,11 @@ func BenchmarkInfluxCirconusFlush(b *testing.B) {
 		b.Run(fmt.Sprintf("obskit-influx-histograms-%d", n), func(b *testing.B) {
 			srv := discardServer(b)
 			be := newInflux(b, influx.Options{URL: srv.URL, Timeout: time.Minute})
-			h := pushHistogram(b, be)
-			hs := make([]metrics.Histogram, n)
-			for i := range hs {
-				hs[i] = h.Bind("method", fmt.Sprint(i))
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				for _, x := range hs {
-					x.Observe(observed)
-				}
-				b.StartTimer()
+			benchFlushChanged(b, histogramsOf(b, be, n), func() {
 				if err := be.Flush(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("influxdb1-client-points-%d", n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -249,22 +207,11 @@ func BenchmarkInfluxCirconusFlush(b *testing.B) {
 		b.Run(fmt.Sprintf("obskit-circonus-histograms-%d", n), func(b *testing.B) {
 			srv := discardServer(b)
 			be := newCirconus(b, circonus.Options{URL: srv.URL + "/module/httptrap/bench/secret", Timeout: time.Minute})
-			h := pushHistogram(b, be)
-			hs := make([]metrics.Histogram, n)
-			for i := range hs {
-				hs[i] = h.Bind("method", fmt.Sprint(i))
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				for _, x := range hs {
-					x.Observe(observed)
-				}
-				b.StartTimer()
+			benchFlushChanged(b, histogramsOf(b, be, n), func() {
 				if err := be.Flush(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 	}
 }
@@ -276,36 +223,13 @@ func BenchmarkInfluxCirconusFlush(b *testing.B) {
 func BenchmarkInfluxCirconusServerDown(b *testing.B) {
 	for _, name := range []string{"influx", "circonus"} {
 		b.Run(name, func(b *testing.B) {
-			var be interface {
-				metrics.Backend
-				Stats() influx.Stats
-			}
+			var be pushBackend
 			if name == "influx" {
 				be = newInflux(b, influx.Options{FlushInterval: 10 * time.Millisecond, MaxQueuedFlushes: 3})
 			} else {
 				be = newCirconus(b, circonus.Options{FlushInterval: 10 * time.Millisecond, MaxQueuedFlushes: 3})
 			}
-			reg := metrics.New(be)
-			c, _ := reg.NewCounter(metrics.Opts{Name: "requests", Labels: []string{"route"}})
-			h, _ := reg.NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"route"}})
-			var cs [100]metrics.Counter
-			var hs [100]metrics.Histogram
-			for i := range cs {
-				cs[i], hs[i] = c.Bind("route", fmt.Sprint(i)), h.Bind("route", fmt.Sprint(i))
-			}
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			b.ReportAllocs()
-			for b.Loop() {
-				for i := range 500000 {
-					cs[i%100].Add(1)
-					hs[i%100].Observe(float64(i%1000) / 1000)
-				}
-			}
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)), "heap-growth-B")
+			benchPushServerDown(b, be)
 			st := be.Stats()
 			b.ReportMetric(float64(st.DroppedQueueFull), "dropped")
 			b.ReportMetric(float64(st.Flushes), "flushes")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,8 +45,9 @@ func newOTLPBackend(b *testing.B) *otlp.Backend {
 	return be
 }
 
-func newOTLPRegistry(b *testing.B) *metrics.Registry {
-	return metrics.New(newOTLPBackend(b), metrics.WithCardinalityLimit(1<<20))
+// newOTLPCounter is pushCounter on a new OTLP backend.
+func newOTLPCounter(b *testing.B) *metrics.CounterMetric {
+	return pushCounter(b, newOTLPBackend(b))
 }
 
 // newSDKMeter returns a Meter of an SDK MeterProvider exporting through a
@@ -59,6 +59,16 @@ func newSDKMeter(b *testing.B) (otelmetric.Meter, *sdkmetric.PeriodicReader) {
 	return mp.Meter("bench"), r
 }
 
+// newSDKCounter is the counter "requests" of newSDKMeter.
+func newSDKCounter(b *testing.B) otelmetric.Float64Counter {
+	m, _ := newSDKMeter(b)
+	c, err := m.Float64Counter("requests")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 var benchAttrs = []attribute.KeyValue{attribute.String("method", "GET"), attribute.String("code", "200")}
 
 // BenchmarkOTLPCounterBound: add one to a series bound before the loop.
@@ -67,29 +77,11 @@ var benchAttrs = []attribute.KeyValue{attribute.String("method", "GET"), attribu
 // (WithAttributes), which is how it is usually called.
 func BenchmarkOTLPCounterBound(b *testing.B) {
 	b.Run("obskit", func(b *testing.B) {
-		c, err := newOTLPRegistry(b).NewCounter(metrics.Opts{Name: "requests", Labels: []string{"method", "code"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bound := c.Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		for b.Loop() {
-			bound.Add(1)
-		}
+		benchBoundAdd(b, newOTLPCounter(b).Bind("method", "GET", "code", "200"))
 	})
-	b.Run("atomic.AddUint64", func(b *testing.B) {
-		var n uint64
-		b.ReportAllocs()
-		for b.Loop() {
-			atomic.AddUint64(&n, 1)
-		}
-	})
+	b.Run("atomic.AddUint64", benchAtomicAdd)
 	b.Run("otel-sdk-WithAttributeSet", func(b *testing.B) {
-		m, _ := newSDKMeter(b)
-		c, err := m.Float64Counter("requests")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newSDKCounter(b)
 		opt := otelmetric.WithAttributeSet(attribute.NewSet(benchAttrs...))
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -98,11 +90,7 @@ func BenchmarkOTLPCounterBound(b *testing.B) {
 		}
 	})
 	b.Run("otel-sdk-WithAttributes", func(b *testing.B) {
-		m, _ := newSDKMeter(b)
-		c, err := m.Float64Counter("requests")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newSDKCounter(b)
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -113,33 +101,11 @@ func BenchmarkOTLPCounterBound(b *testing.B) {
 
 func BenchmarkOTLPCounterBoundParallel(b *testing.B) {
 	b.Run("obskit", func(b *testing.B) {
-		c, err := newOTLPRegistry(b).NewCounter(metrics.Opts{Name: "requests", Labels: []string{"method", "code"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bound := c.Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				bound.Add(1)
-			}
-		})
+		benchBoundAddParallel(b, newOTLPCounter(b).Bind("method", "GET", "code", "200"))
 	})
-	b.Run("atomic.AddUint64", func(b *testing.B) {
-		var n uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				atomic.AddUint64(&n, 1)
-			}
-		})
-	})
+	b.Run("atomic.AddUint64", benchAtomicAddParallel)
 	b.Run("otel-sdk-WithAttributeSet", func(b *testing.B) {
-		m, _ := newSDKMeter(b)
-		c, err := m.Float64Counter("requests")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newSDKCounter(b)
 		opt := otelmetric.WithAttributeSet(attribute.NewSet(benchAttrs...))
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -156,20 +122,14 @@ func BenchmarkOTLPCounterBoundParallel(b *testing.B) {
 // call, as from a request), against the SDK's attributes per call.
 func BenchmarkOTLPCounterWith(b *testing.B) {
 	b.Run("obskit", func(b *testing.B) {
-		c, err := newOTLPRegistry(b).NewCounter(metrics.Opts{Name: "requests", Labels: []string{"method", "code"}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newOTLPCounter(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			c.With("method", "GET", "code", "200").Add(1)
 		}
 	})
 	b.Run("obskit-fresh-strings", func(b *testing.B) {
-		c, err := newOTLPRegistry(b).NewCounter(metrics.Opts{Name: "requests", Labels: []string{"method", "code"}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newOTLPCounter(b)
 		buf := []byte("GET")
 		b.ReportAllocs()
 		for b.Loop() {
@@ -178,11 +138,7 @@ func BenchmarkOTLPCounterWith(b *testing.B) {
 		}
 	})
 	b.Run("otel-sdk-WithAttributes", func(b *testing.B) {
-		m, _ := newSDKMeter(b)
-		c, err := m.Float64Counter("requests")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newSDKCounter(b)
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -190,11 +146,7 @@ func BenchmarkOTLPCounterWith(b *testing.B) {
 		}
 	})
 	b.Run("otel-sdk-WithAttributes-fresh-strings", func(b *testing.B) {
-		m, _ := newSDKMeter(b)
-		c, err := m.Float64Counter("requests")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newSDKCounter(b)
 		ctx := context.Background()
 		buf := []byte("GET")
 		b.ReportAllocs()
@@ -209,15 +161,7 @@ func BenchmarkOTLPCounterWith(b *testing.B) {
 // loop, default buckets.
 func BenchmarkOTLPHistogramBound(b *testing.B) {
 	b.Run("obskit", func(b *testing.B) {
-		h, err := newOTLPRegistry(b).NewHistogram(metrics.Opts{Name: "duration", Unit: metrics.UnitSeconds, Labels: []string{"method"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bound := h.Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			bound.Observe(observed)
-		}
+		benchBoundObserve(b, pushHistogram(b, newOTLPBackend(b)).Bind("method", "GET"))
 	})
 	b.Run("obskit-exponential", func(b *testing.B) {
 		be, err := otlp.New(otlp.Options{Exporter: discardMetricExporter{}, FlushInterval: time.Hour, ExponentialHistograms: true})
@@ -229,19 +173,9 @@ func BenchmarkOTLPHistogramBound(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bound := h.Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			bound.Observe(observed)
-		}
+		benchBoundObserve(b, h.Bind("method", "GET"))
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
-	})
+	b.Run("client_golang", benchClientGolangObserve)
 	b.Run("otel-sdk-WithAttributeSet", func(b *testing.B) {
 		m, _ := newSDKMeter(b)
 		h, err := m.Float64Histogram("duration", otelmetric.WithUnit("s"), otelmetric.WithExplicitBucketBoundaries(metrics.DefaultBuckets()...))

@@ -96,15 +96,7 @@ func BenchmarkPrometheusCounterBound(b *testing.B) {
 }
 
 func BenchmarkPrometheusCounterBoundParallel(b *testing.B) {
-	b.Run("obskit", func(b *testing.B) {
-		c := newPromCounter(b).Bind("method", "GET", "code", "200")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				c.Add(1)
-			}
-		})
-	})
+	b.Run("obskit", func(b *testing.B) { benchBoundAddParallel(b, newPromCounter(b).Bind("method", "GET", "code", "200")) })
 	b.Run("client_golang", func(b *testing.B) {
 		c := newClientGolangCounter(b).WithLabelValues("GET", "200")
 		b.ReportAllocs()
@@ -120,13 +112,7 @@ func BenchmarkPrometheusCounterBoundParallel(b *testing.B) {
 // the loop; obskit through Observe, and through ObserveContext with a
 // context holding no span, as the middlewares call it.
 func BenchmarkPrometheusHistogramBound(b *testing.B) {
-	b.Run("obskit", func(b *testing.B) {
-		h := newPromHistogram(b).Bind("method", "GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
-	})
+	b.Run("obskit", func(b *testing.B) { benchBoundObserve(b, newPromHistogram(b).Bind("method", "GET")) })
 	b.Run("obskit-ObserveContext", func(b *testing.B) {
 		h := newPromHistogram(b).Bind("method", "GET")
 		ctx := context.Background()
@@ -135,25 +121,11 @@ func BenchmarkPrometheusHistogramBound(b *testing.B) {
 			h.ObserveContext(ctx, observed)
 		}
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Observe(observed)
-		}
-	})
+	b.Run("client_golang", benchClientGolangObserve)
 }
 
 func BenchmarkPrometheusHistogramBoundParallel(b *testing.B) {
-	b.Run("obskit", func(b *testing.B) {
-		h := newPromHistogram(b).Bind("method", "GET")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				h.Observe(observed)
-			}
-		})
-	})
+	b.Run("obskit", func(b *testing.B) { benchBoundObserveParallel(b, newPromHistogram(b).Bind("method", "GET")) })
 	b.Run("obskit-ObserveContext", func(b *testing.B) {
 		h := newPromHistogram(b).Bind("method", "GET")
 		ctx := context.Background()
@@ -164,15 +136,7 @@ func BenchmarkPrometheusHistogramBoundParallel(b *testing.B) {
 			}
 		})
 	})
-	b.Run("client_golang", func(b *testing.B) {
-		h := newClientGolangHistogram(b).WithLabelValues("GET")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				h.Observe(observed)
-			}
-		})
-	})
+	b.Run("client_golang", benchClientGolangObserveParallel)
 }
 
 // BenchmarkPrometheusCounterWithHit: look up a label set already seen,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/obskit/obskit/internal/calllog"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
@@ -73,7 +74,7 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string, op
 				if r == nil { // runtime.Goexit: not a panic
 					return
 				}
-				logCall(ctx, logger, slog.LevelError, operation, time.Since(begin).Seconds(), &middleware.PanicError{Value: r})
+				calllog.Log(ctx, logger, slog.LevelError, EndpointMessage, operation, time.Since(begin).Seconds(), &middleware.PanicError{Value: r})
 				panic(r)
 			}()
 			resp, err := next(ctx, req)
@@ -88,34 +89,10 @@ func EndpointMiddleware[Req, Resp any](logger *slog.Logger, operation string, op
 					level = slog.LevelWarn
 				}
 			}
-			logCall(ctx, logger, level, operation, dur, lerr)
+			calllog.Log(ctx, logger, level, EndpointMessage, operation, dur, lerr)
 			return resp, err
 		}
 	}
-}
-
-// logCall logs the record of one call. It builds the record itself,
-// with no source position, instead of calling logger.LogAttrs, which
-// walks the stack (runtime.Callers) for every record: the position it
-// finds is this function's, the same on every record, and the walk was
-// a tenth of what logging a call cost under load. With
-// Options.AddSource, the records carry an empty source.
-func logCall(ctx context.Context, logger *slog.Logger, level slog.Level, operation string, dur float64, err error) {
-	if !logger.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(time.Now(), level, EndpointMessage, 0)
-	if err == nil {
-		r.AddAttrs(
-			slog.String(middleware.LogOperationKey, operation),
-			slog.Float64(middleware.LogDurationKey, dur))
-	} else {
-		r.AddAttrs(
-			slog.String(middleware.LogOperationKey, operation),
-			slog.Float64(middleware.LogDurationKey, dur),
-			slog.Any(middleware.LogErrorKey, err))
-	}
-	_ = logger.Handler().Handle(ctx, r) // as Logger.LogAttrs, which drops the error
 }
 
 // errNilEndpoint is the error of the endpoint that EndpointMiddleware's

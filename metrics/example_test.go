@@ -29,7 +29,7 @@ func ExampleNew() {
 	// metrics: addsvc.requests: odd number of label arguments (colour); recorded with the documented fallback, further occurrences are only counted
 	// metrics: addsvc.requests: undeclared label (colour); recorded with the documented fallback, further occurrences are only counted
 	// 2
-	// {OddLabelValues:1 UndeclaredLabels:1 InvalidUTF8:0 InvalidValues:0 Overflows:0 BackendDrops:0}
+	// {OddLabelValues:1 UndeclaredLabels:1 InvalidUTF8:0 InvalidValues:0 Overflows:0 BackendDrops:0 LongLabelValues:0}
 }
 
 // Declaration errors come from the constructor, never as a panic later.

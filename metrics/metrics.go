@@ -31,6 +31,9 @@
 //   - an odd number of arguments: the last name gets UnsetLabelValue;
 //   - a label name that was not declared: the pair is ignored;
 //   - a value that is not valid UTF-8: invalid bytes become U+FFFD;
+//   - a value longer than the registry's limit (DefaultMaxLabelValueLen,
+//     WithMaxLabelValueLen): it is cut to the limit, at a character
+//     boundary, so values that differ only past it are one series;
 //   - a counter delta that is negative, NaN or infinite, a gauge or
 //     histogram value that is NaN or infinite: the value is dropped;
 //   - a new label set past the cardinality limit: recorded in the
@@ -130,6 +133,11 @@ const (
 	// DefaultCardinalityLimit is the number of label sets an instrument
 	// holds before new ones go to its overflow series.
 	DefaultCardinalityLimit = 10000
+	// DefaultMaxLabelValueLen is the length in bytes past which a label
+	// value is cut. With DefaultCardinalityLimit it bounds what an
+	// instrument's label values can hold to about 10 MB, whatever the
+	// values a caller passes.
+	DefaultMaxLabelValueLen = 1024
 )
 
 // DefaultBuckets are the histogram bucket upper bounds used when Opts

@@ -14,6 +14,7 @@ const (
 	ProblemInvalidValue                   // a negative, NaN or infinite counter delta; a NaN or infinite gauge or histogram value
 	ProblemCardinality                    // a With whose label set is new past the cardinality limit
 	ProblemBackend                        // the backend returned no handle for a label set; its values are dropped
+	ProblemLongLabelValue                 // a label value was longer than the registry's limit
 	numProblems
 )
 
@@ -32,6 +33,8 @@ func (p Problem) String() string {
 		return "cardinality limit reached"
 	case ProblemBackend:
 		return "backend returned no handle"
+	case ProblemLongLabelValue:
+		return "label value too long"
 	}
 	return "unknown problem"
 }
@@ -65,6 +68,10 @@ type Stats struct {
 	// BackendDrops counts values dropped because the backend returned no
 	// handle for their label set.
 	BackendDrops uint64
+	// LongLabelValues counts the label values cut to the registry's
+	// length limit, on With or Bind calls whose label set was not found
+	// as given (a value cut once and passed again uncut counts again).
+	LongLabelValues uint64
 }
 
 // Stats returns the registry's problem counts.
@@ -79,5 +86,6 @@ func (r *Registry) Stats() Stats {
 		InvalidValues:    r.problems[ProblemInvalidValue].Load(),
 		Overflows:        r.problems[ProblemCardinality].Load(),
 		BackendDrops:     r.problems[ProblemBackend].Load(),
+		LongLabelValues:  r.problems[ProblemLongLabelValue].Load(),
 	}
 }

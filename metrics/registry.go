@@ -56,6 +56,7 @@ type config struct {
 	constLabels map[string]string
 	onError     func(error)
 	limit       int
+	maxValueLen int
 }
 
 // WithNamespace prefixes every instrument's name with namespace, which
@@ -90,6 +91,14 @@ func WithCardinalityLimit(limit int) Option {
 	return func(c *config) { c.limit = limit }
 }
 
+// WithMaxLabelValueLen sets the length in bytes past which label values
+// passed to With and Bind are cut (see the package documentation). The
+// default is DefaultMaxLabelValueLen; n must be at least 1. A const label
+// value longer than n is an error of every constructor.
+func WithMaxLabelValueLen(n int) Option {
+	return func(c *config) { c.maxValueLen = n }
+}
+
 // Registry declares instruments on a Backend and owns what must behave
 // the same on every backend: validation, namespace, const labels, the
 // child cache, the cardinality limit and error reporting. It is safe for
@@ -101,6 +110,7 @@ type Registry struct {
 	optErr      error
 	onError     func(error)
 	limit       int
+	maxValueLen int
 	seed        uint64 // for the child cache's hash
 
 	mu          sync.Mutex
@@ -120,7 +130,7 @@ type declared struct {
 // Invalid options are reported by every constructor call, so that New
 // itself cannot fail.
 func New(backend Backend, opts ...Option) *Registry {
-	c := config{limit: DefaultCardinalityLimit}
+	c := config{limit: DefaultCardinalityLimit, maxValueLen: DefaultMaxLabelValueLen}
 	nilOpt := false
 	for _, o := range opts {
 		if o == nil {
@@ -134,6 +144,7 @@ func New(backend Backend, opts ...Option) *Registry {
 		namespace:   c.namespace,
 		onError:     c.onError,
 		limit:       c.limit,
+		maxValueLen: c.maxValueLen,
 		seed:        rand.Uint64(),
 		instruments: make(map[string]declared),
 	}
@@ -151,11 +162,16 @@ func New(backend Backend, opts ...Option) *Registry {
 	if c.limit < 1 {
 		r.optErr = errors.Join(r.optErr, fmt.Errorf("%w: cardinality limit %d, want at least 1", ErrInvalidOption, c.limit))
 	}
+	if c.maxValueLen < 1 {
+		r.optErr = errors.Join(r.optErr, fmt.Errorf("%w: label value length limit %d, want at least 1", ErrInvalidOption, c.maxValueLen))
+	}
 	for name, value := range c.constLabels {
 		if err := validLabelName(name); err != nil {
 			r.optErr = errors.Join(r.optErr, fmt.Errorf("const label: %w", err))
 		} else if err := validLabelValue(value); err != nil {
 			r.optErr = errors.Join(r.optErr, fmt.Errorf("const label %q: %w", name, err))
+		} else if c.maxValueLen >= 1 && len(value) > c.maxValueLen {
+			r.optErr = errors.Join(r.optErr, fmt.Errorf("%w: const label %q: value of %d bytes, longer than the limit of %d", ErrInvalidLabel, name, len(value), c.maxValueLen))
 		}
 		r.constLabels = append(r.constLabels, Label{Name: name, Value: value})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,8 @@ func TestDeclareErrors(t *testing.T) {
 		{"NaN bucket", nil, metrics.KindHistogram, metrics.Opts{Name: "ok", Buckets: []float64{math.NaN()}}, metrics.ErrInvalidOption},
 		{"only +Inf", nil, metrics.KindHistogram, metrics.Opts{Name: "ok", Buckets: []float64{math.Inf(1)}}, metrics.ErrInvalidOption},
 		{"limit 0", []metrics.Option{metrics.WithCardinalityLimit(0)}, metrics.KindCounter, metrics.Opts{Name: "ok"}, metrics.ErrInvalidOption},
+		{"value length limit 0", []metrics.Option{metrics.WithMaxLabelValueLen(0)}, metrics.KindCounter, metrics.Opts{Name: "ok"}, metrics.ErrInvalidOption},
+		{"const label value too long", []metrics.Option{metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", metrics.DefaultMaxLabelValueLen+1)})}, metrics.KindCounter, metrics.Opts{Name: "ok"}, metrics.ErrInvalidLabel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +226,71 @@ func TestHotPathFallbacks(t *testing.T) {
 	var hp *metrics.HotPathError
 	if !errors.As(reported[0], &hp) || hp.Metric != "ns.c" || hp.Problem != metrics.ProblemOddLabelValues {
 		t.Errorf("first report = %#v", reported[0])
+	}
+}
+
+// TestLongLabelValues: values past the length limit are cut at a
+// character boundary, so that values alike up to the limit are one
+// series; each cut is counted and reported once per instrument, and the
+// registry keeps no more of a megabyte value than the limit.
+func TestLongLabelValues(t *testing.T) {
+	b := metricstest.New()
+	var reports []error
+	reg := metrics.New(b, metrics.WithMaxLabelValueLen(8), metrics.WithErrorHandler(func(err error) { reports = append(reports, err) }))
+	c, _ := reg.NewCounter(metrics.Opts{Name: "c", Labels: []string{"ua", "x"}})
+	tests := []struct {
+		value, series string
+	}{
+		{"short", "short"},
+		{"12345678", "12345678"},         // at the limit: kept
+		{"123456789", "12345678"},        // one past: cut
+		{"12345678abc", "12345678"},      // alike up to the limit: the same series
+		{"1234567é", "1234567"},          // é spans bytes 8 and 9: cut before it
+		{"12\xff45678zz", "12\uFFFD456"}, // repaired, then cut: U+FFFD is 3 bytes
+	}
+	for _, tt := range tests {
+		c.With("ua", tt.value, "x", "1").Add(1)
+		c.Bind("ua", tt.value, "x", "1").Add(1)
+	}
+	want := map[string]float64{"short": 2, "12345678": 6, "1234567": 2, "12\uFFFD456": 2}
+	for v, n := range want {
+		if got := b.Counter("c", "ua", v, "x", "1"); got != n {
+			t.Errorf("series ua=%q: %v, want %v", v, got, n)
+		}
+	}
+	if n := len(b.Series("c")); n != len(want) {
+		t.Errorf("%d series, want %d: %v", n, len(want), b.Series("c"))
+	}
+	if st := reg.Stats(); st.LongLabelValues != 8 || st.InvalidUTF8 != 2 {
+		t.Errorf("Stats = %+v, want 8 long values cut and 2 invalid UTF-8 repaired", st)
+	}
+	var hp *metrics.HotPathError
+	if len(reports) != 2 || !errors.As(reports[0], &hp) || hp.Problem != metrics.ProblemLongLabelValue || !strings.Contains(hp.Detail, "ua: 9 bytes") {
+		t.Errorf("reports = %v, want the first cut (ua, 9 bytes) and the first repair, once each", reports)
+	}
+
+	// Megabyte values, each new: the registry and backend keep only the
+	// limit's worth of each.
+	mb := metricstest.New()
+	reg = metrics.New(mb, metrics.WithCardinalityLimit(100))
+	big, _ := reg.NewCounter(metrics.Opts{Name: "big", Labels: []string{"ua"}})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 100 {
+		v := strings.Repeat(string(rune('a'+i%26)), 1<<20) + strconv.Itoa(i)
+		big.With("ua", v).Add(1)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 10<<20 {
+		t.Errorf("100 series of 1 MB values grew the heap by %d MB, want the values cut to %d bytes", grew>>20, metrics.DefaultMaxLabelValueLen)
+	}
+	if st := reg.Stats(); st.LongLabelValues != 100 || st.Overflows != 0 {
+		t.Errorf("Stats = %+v, want 100 cuts and no overflow", st)
+	}
+	if n := len(mb.Series("big")); n != 26 { // alike up to the limit: one series per letter
+		t.Errorf("%d series, want 26", n)
 	}
 }
 

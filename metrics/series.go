@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/obskit/obskit/internal/sanitize"
 )
 
 // instrument is one declared instrument: its backend family and the cache
@@ -189,15 +191,19 @@ func (inst *instrument[H]) hashValues(vals []string) uint64 {
 }
 
 // miss handles a label set not found in the table: it repairs invalid
-// UTF-8, then finds or makes the series, or returns the overflow series
-// past the cardinality limit.
+// UTF-8 and cuts values past the length limit, then finds or makes the
+// series, or returns the overflow series past the cardinality limit.
 func (inst *instrument[H]) miss(h uint64, vals []string) *series[H] {
 	repaired := false
 	for i, v := range vals {
 		if !utf8.ValidString(v) {
 			inst.problem(ProblemInvalidUTF8, inst.desc.Labels[i])
-			vals[i] = strings.ToValidUTF8(v, "\uFFFD")
-			repaired = true
+			v = strings.ToValidUTF8(v, "\uFFFD")
+			vals[i], repaired = v, true
+		}
+		if len(v) > inst.reg.maxValueLen {
+			inst.problem(ProblemLongLabelValue, inst.desc.Labels[i]+": "+strconv.Itoa(len(v))+" bytes")
+			vals[i], repaired = sanitize.Prefix(v, inst.reg.maxValueLen), true // insertLocked copies it
 		}
 	}
 	if repaired {

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/felixge/httpsnoop"
 	"go.opentelemetry.io/otel/attribute"
@@ -21,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/obskit/obskit/internal/sanitize"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -308,7 +308,7 @@ func (h *httpHandler) recovered(ctx context.Context, w http.ResponseWriter, r *h
 	h.logger.LogAttrs(ctx, slog.LevelError, panicMessage,
 		slog.String(MethodKey, knownMethod(r.Method)),
 		slog.String(RouteKey, route),
-		slog.String(urlPathKey, requestAttr(r.URL.Path, MaxAttributeLen)),
+		slog.String(urlPathKey, sanitize.Cut(r.URL.Path, MaxAttributeLen)),
 		slog.Any("panic", rec),
 		slog.String("stack", string(stack)))
 	if span != nil {
@@ -326,14 +326,14 @@ func serverAttributes(r *http.Request, method string) []attribute.KeyValue {
 	attrs = append(attrs,
 		attribute.String(MethodKey, method),
 		attribute.String(urlSchemeKey, scheme),
-		attribute.String(urlPathKey, requestAttr(r.URL.Path, MaxAttributeLen)),
-		attribute.String(ServerAddrKey, requestAttr(r.Host, MaxAttributeLen)),
+		attribute.String(urlPathKey, sanitize.Cut(r.URL.Path, MaxAttributeLen)),
+		attribute.String(ServerAddrKey, sanitize.Cut(r.Host, MaxAttributeLen)),
 	)
 	if method == OtherMethod {
-		attrs = append(attrs, attribute.String(methodOrigKey, requestAttr(r.Method, maxMethodLen)))
+		attrs = append(attrs, attribute.String(methodOrigKey, sanitize.Cut(r.Method, maxMethodLen)))
 	}
 	if ua := r.UserAgent(); ua != "" {
-		attrs = append(attrs, attribute.String(userAgentKey, requestAttr(ua, MaxAttributeLen)))
+		attrs = append(attrs, attribute.String(userAgentKey, sanitize.Cut(ua, MaxAttributeLen)))
 	}
 	if v := protoVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, attribute.String(protoVerKey, v))
@@ -421,21 +421,6 @@ const (
 	// maxMethodLen bounds http.request.method_original.
 	maxMethodLen = 64
 )
-
-// requestAttr returns s cut to at most n bytes, at a UTF-8 boundary, in
-// memory of its own. Copying matters as much as cutting: a header value
-// or path can share its bytes with the whole request line or header
-// block, which a span holding a substring would keep alive until it is
-// exported.
-func requestAttr(s string, n int) string {
-	if len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n]
-	}
-	return strings.Clone(s)
-}
 
 // statusText returns code in decimal, without allocating for the common
 // codes; 0 is "".

@@ -28,25 +28,3 @@ func TestKnownMethodConstant(t *testing.T) {
 		}
 	}
 }
-
-func TestRequestAttr(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"abcdef", 3, "abc"},
-		{"héllo", 2, "h"}, // é is two bytes: cut before it, not inside
-		{"héllo", 3, "hé"},
-		{"", 3, ""},
-	} {
-		got := requestAttr(tc.in, tc.n)
-		if got != tc.want {
-			t.Errorf("requestAttr(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-		}
-		if len(got) > 0 && unsafe.StringData(got) == unsafe.StringData(tc.in) {
-			t.Errorf("requestAttr(%q, %d) shares its bytes with the input", tc.in, tc.n)
-		}
-	}
-}

@@ -4,28 +4,30 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/obskit/obskit/internal/calllog"
+	"github.com/obskit/obskit/internal/cowmap"
 	"github.com/obskit/obskit/metrics"
 )
 
 // Keys and message of the records that an Observer logs. The keys are
-// defined here once for every obskit log record about a call: the
-// logging package's EndpointMiddleware uses them too.
+// those of every obskit log record about a call, exported here once:
+// the logging package's EndpointMiddleware and grpcmw's interceptors
+// use them too.
 const (
 	// ServiceCallMessage is the message of every record.
 	ServiceCallMessage = "service call"
-	// LogOperationKey holds the operation name.
-	LogOperationKey = "operation"
-	// LogDurationKey holds the call's duration in seconds, a float64.
-	LogDurationKey = "duration"
-	// LogErrorKey holds the error of a failed call.
-	LogErrorKey = "error"
+	// LogOperationKey, "operation", holds the operation name.
+	LogOperationKey = calllog.OperationKey
+	// LogDurationKey, "duration", holds the call's duration in seconds,
+	// a float64.
+	LogDurationKey = calllog.DurationKey
+	// LogErrorKey, "error", holds the error of a failed call.
+	LogErrorKey = calllog.ErrorKey
 )
 
 // ObserverOptions configures NewObserver. Each of Registry, Tracer and
@@ -62,8 +64,7 @@ type Observer struct {
 	tracer trace.Tracer
 	logger *slog.Logger
 
-	mu    sync.Mutex                        // serialises writers of bound
-	bound atomic.Pointer[map[string]*bound] // copied on write, read without lock
+	bound cowmap.Map[string, *bound]
 }
 
 // NewObserver returns an Observer that records into opts.Registry,
@@ -136,62 +137,23 @@ func (o *Observer) end(ctx context.Context, operation string, b *bound, span tra
 		span.End()
 	}
 	if o.logger != nil {
-		o.log(ctx, operation, dur, err)
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		calllog.Log(ctx, o.logger, level, ServiceCallMessage, operation, dur, err)
 	}
-}
-
-// log logs the record of one call. It builds the record itself, with no
-// source position, instead of calling Logger.LogAttrs, which walks the
-// stack (runtime.Callers) for every record to find a position that
-// would be this function's on every record.
-func (o *Observer) log(ctx context.Context, operation string, dur float64, err error) {
-	level := slog.LevelInfo
-	if err != nil {
-		level = slog.LevelError
-	}
-	if !o.logger.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(time.Now(), level, ServiceCallMessage, 0)
-	if err == nil {
-		r.AddAttrs(
-			slog.String(LogOperationKey, operation),
-			slog.Float64(LogDurationKey, dur))
-	} else {
-		r.AddAttrs(
-			slog.String(LogOperationKey, operation),
-			slog.Float64(LogDurationKey, dur),
-			slog.Any(LogErrorKey, err))
-	}
-	_ = o.logger.Handler().Handle(ctx, r) // as Logger.LogAttrs, which drops the error
 }
 
 // operation returns the children bound for operation, binding them the
 // first time it is seen.
 func (o *Observer) operation(operation string) *bound {
-	if m := o.bound.Load(); m != nil {
-		if b, ok := (*m)[operation]; ok {
-			return b
-		}
+	if b, ok := o.bound.Load(operation); ok {
+		return b
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	old := o.bound.Load()
-	if old != nil {
-		if b, ok := (*old)[operation]; ok {
-			return b
-		}
-	}
-	m := make(map[string]*bound, 1)
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	b := o.ins.bind(operation, false) // done sees only errors, never a response
-	m[operation] = b
-	o.bound.Store(&m)
-	return b
+	return o.bound.LoadOrStore(operation, func() *bound {
+		return o.ins.bind(operation, false) // done sees only errors, never a response
+	})
 }
 
 // PanicError is the error that the middlewares record for a panic: the

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/obskit/obskit/internal/sanitize"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -73,14 +74,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.tracer != nil {
 		attrs := []attribute.KeyValue{
 			attribute.String(MethodKey, method),
-			attribute.String(ServerAddrKey, requestAttr(host, MaxAttributeLen)),
-			attribute.String(urlFullKey, requestAttr(req.URL.Redacted(), MaxAttributeLen)),
+			attribute.String(ServerAddrKey, sanitize.Cut(host, MaxAttributeLen)),
+			attribute.String(urlFullKey, sanitize.Cut(req.URL.Redacted(), MaxAttributeLen)),
 		}
 		if p := req.URL.Port(); p != "" {
 			attrs = append(attrs, attribute.String(serverPortKey, p))
 		}
 		if method == OtherMethod {
-			attrs = append(attrs, attribute.String(methodOrigKey, requestAttr(req.Method, maxMethodLen)))
+			attrs = append(attrs, attribute.String(methodOrigKey, sanitize.Cut(req.Method, maxMethodLen)))
 		}
 		ctx, span = t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	}

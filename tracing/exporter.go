@@ -257,8 +257,7 @@ const exportTimeout = 30 * time.Second
 // second a service can export, and the queue fills behind it.
 type concurrentExporter struct {
 	next  sdktrace.SpanExporter
-	slots chan struct{}
-	wg    sync.WaitGroup
+	slots chan struct{} // one element per export in flight
 }
 
 func newConcurrentExporter(next sdktrace.SpanExporter, n int) *concurrentExporter {
@@ -278,9 +277,7 @@ func (e *concurrentExporter) ExportSpans(ctx context.Context, spans []sdktrace.R
 		return ctx.Err()
 	}
 	batch := slices.Clone(spans)
-	e.wg.Add(1)
 	go func() {
-		defer e.wg.Done()
 		defer func() { <-e.slots }()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportTimeout)
 		defer cancel()
@@ -291,16 +288,18 @@ func (e *concurrentExporter) ExportSpans(ctx context.Context, spans []sdktrace.R
 	return nil
 }
 
-// Shutdown waits, within ctx, for the exports in flight, then shuts the
-// exporter behind it down. Spans of exports still in flight when ctx
-// ends are counted as unsent at shutdown.
+// Shutdown waits, within ctx, for the exports in flight, by taking
+// every slot, then shuts the exporter behind it down. The batch
+// processor exports nothing after it, so the slots stay taken. Spans of
+// exports still in flight when ctx ends are counted as unsent at
+// shutdown.
 func (e *concurrentExporter) Shutdown(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	for range cap(e.slots) {
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return e.next.Shutdown(ctx)
 }

@@ -58,9 +58,6 @@ type Backend struct {
 	store  *push.Store
 	pusher *push.Pusher
 	trap   *trap
-	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
-	// into; only the flush touches it.
-	gaugeSeen []bool
 }
 
 // New returns a Backend submitting to o.URL. It does not
@@ -198,15 +195,9 @@ func (b *Backend) appendFlush(bt *push.Batch) error {
 		line = strconv.AppendUint(line, uint64(n), 10)
 		bt.Line(line)
 	}
-	for i, g := range b.store.Gauges() {
-		v, changed := g.Take()
-		if i == len(b.gaugeSeen) {
-			b.gaugeSeen = append(b.gaugeSeen, false)
-		}
-		if changed {
-			b.gaugeSeen[i] = true
-		}
-		if !b.gaugeSeen[i] || math.IsNaN(v) || math.IsInf(v, 0) {
+	for _, g := range b.store.Gauges() {
+		v, _ := g.Take()
+		if !g.Seen || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
 		line := appendHead(bt.Scratch(), 'g', g.Key)

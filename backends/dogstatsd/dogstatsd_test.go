@@ -19,6 +19,7 @@ import (
 
 	"github.com/obskit/obskit/backends/backendtest"
 	"github.com/obskit/obskit/backends/dogstatsd"
+	"github.com/obskit/obskit/internal/pushtest"
 	"github.com/obskit/obskit/metrics"
 )
 
@@ -348,11 +349,10 @@ func TestServerAbsent(t *testing.T) {
 	}
 	addr := probe.LocalAddr().String()
 	probe.Close()
-	var mu sync.Mutex
-	var errs []error
+	var handled pushtest.Errors
 	b, err := dogstatsd.New(dogstatsd.Options{Addr: addr, FlushInterval: time.Hour,
 		ClientOptions: []statsd.Option{statsd.WithoutOriginDetection()}, // telemetry on: BytesSent
-		ErrorHandler:  func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+		ErrorHandler:  handled.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,11 +383,9 @@ func TestServerAbsent(t *testing.T) {
 	if s.FlushErrors == 0 || s.DroppedWrite == 0 || s.LastError == nil || !errors.Is(s.LastError, metrics.ErrDelivery) {
 		t.Errorf("stats with the server down: %+v", s)
 	}
-	mu.Lock()
-	if len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
+	if errs := handled.All(); len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
 		t.Errorf("error handler got %v, want one error (rate-limited)", errs)
 	}
-	mu.Unlock()
 
 	ua, _ := net.ResolveUDPAddr("udp", addr)
 	srv, err := net.ListenUDP("udp", ua)

@@ -90,8 +90,8 @@ func TestDaemonConformance(t *testing.T) {
 			if s := p.Stats(); s.Dropped() != 0 || s.LastError != nil {
 				t.Fatalf("stats %+v", s)
 			}
-			r := &daemonReader{web: web}
-			r.wait(t, descs)
+			r := daemonReader(web)
+			r.Wait(t, descs)
 			return r
 		},
 		SanitizeLabelValue: daemonTagValue,
@@ -132,10 +132,23 @@ func (h pacedHandle) Observe(ctx context.Context, v float64) {
 	}
 }
 
-type daemonReader struct{ web string }
+// daemonReader reads what the statsd daemon flushed into carbon, the
+// labels as tags.
+func daemonReader(web string) *itest.GraphiteReader {
+	return &itest.GraphiteReader{
+		Query: func(d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
+			return daemonQuery(web, d, stat)
+		},
+		Sanitize:      daemonTagValue,
+		HistogramStat: ".count",
+		Settle:        2500 * time.Millisecond,
+		SumScale:      1000, // ms to s
+	}
+}
 
-// query returns every series of d's stat and the declared labels of each.
-func (r *daemonReader) query(d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
+// daemonQuery returns every series of d's stat and the declared labels of
+// each.
+func daemonQuery(web string, d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
 	var path string
 	switch d.Kind {
 	case metrics.KindCounter:
@@ -149,111 +162,19 @@ func (r *daemonReader) query(d *metrics.Desc, stat string) ([]itest.GraphiteSeri
 	if len(d.Labels) > 0 {
 		target = fmt.Sprintf("seriesByTag('name=%s')", path)
 	}
-	ss, err := itest.GraphiteRender(r.web, target, "-15min")
+	ss, err := itest.GraphiteRender(web, target, "-15min")
 	if err != nil {
 		return nil, nil, err
 	}
 	var ls []map[string]string
 	for _, s := range ss {
-		l := map[string]string{}
-		for k, v := range s.Tags {
-			if k != "name" {
-				l[k] = v
-			}
-		}
+		l := s.TagLabels()
 		if len(l) != len(d.Labels) {
 			return nil, nil, fmt.Errorf("%q: tags %v, want %v", s.Target, s.Tags, d.Labels)
 		}
 		ls = append(ls, l)
 	}
 	return ss, ls, nil
-}
-
-func (r *daemonReader) find(d *metrics.Desc, stat string, labels map[string]string) (itest.GraphiteSeries, error) {
-	ss, ls, err := r.query(d, stat)
-	if err != nil {
-		return itest.GraphiteSeries{}, err
-	}
-	for i, l := range ls {
-		match := len(l) == len(labels)
-		for k, v := range labels {
-			if l[k] != daemonTagValue(v) {
-				match = false
-			}
-		}
-		if match {
-			return ss[i], nil
-		}
-	}
-	return itest.GraphiteSeries{}, fmt.Errorf("no series %s%s %v among %v", d.FullName("."), stat, labels, ls)
-}
-
-// wait polls until every instrument has points, then waits one more
-// daemon flush, for a burst that straddled two.
-func (r *daemonReader) wait(t *testing.T, descs []*metrics.Desc) {
-	t.Helper()
-	deadline := time.Now().Add(graphiteWait)
-	for {
-		var missing []string
-		for _, d := range descs {
-			ss, _, err := r.query(d, ".count")
-			if err != nil || len(ss) == 0 {
-				missing = append(missing, d.FullName("."))
-				continue
-			}
-			for _, s := range ss {
-				if len(s.Points()) == 0 {
-					missing = append(missing, s.Target)
-				}
-			}
-		}
-		if len(missing) == 0 {
-			time.Sleep(2500 * time.Millisecond)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not in graphite-web after %v: %v", graphiteWait, missing)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func (r *daemonReader) Value(d *metrics.Desc, labels map[string]string) (float64, error) {
-	s, err := r.find(d, "", labels)
-	if err != nil {
-		return 0, err
-	}
-	if d.Kind == metrics.KindCounter {
-		return s.Sum(), nil
-	}
-	v, ok := s.Last()
-	if !ok {
-		return 0, fmt.Errorf("%s: no points", s.Target)
-	}
-	return v, nil
-}
-
-func (r *daemonReader) Histogram(d *metrics.Desc, labels map[string]string) (backendtest.HistogramReading, error) {
-	var h backendtest.HistogramReading
-	count, err := r.find(d, ".count", labels)
-	if err != nil {
-		return h, err
-	}
-	sum, err := r.find(d, ".sum", labels)
-	if err != nil {
-		return h, err
-	}
-	c := count.Sum()
-	if c != math.Trunc(c) || c < 0 {
-		return h, fmt.Errorf("count %v", c)
-	}
-	h.Count, h.Sum = uint64(c), sum.Sum()/1000 // ms to s
-	return h, nil
-}
-
-func (r *daemonReader) Series(d *metrics.Desc) ([]map[string]string, error) {
-	_, ls, err := r.query(d, ".count")
-	return ls, err
 }
 
 // TestDaemonDistribution: the statsd daemon counts a "|d" line as a
@@ -270,21 +191,7 @@ func TestDaemonDistribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := fmt.Sprintf("seriesByTag('name=stats.counters.%s.size.count')", ns)
-	deadline := time.Now().Add(graphiteWait)
-	for {
-		ss, err := itest.GraphiteRender(web, target, "-5min")
-		if err == nil && len(ss) == 1 && ss[0].Sum() == 512 && ss[0].Tags["route"] == "-a" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("read back %+v, %v", ss, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	itest.GraphiteEventually(t, web, target, "-5min", func(ss []itest.GraphiteSeries) bool {
+		return len(ss) == 1 && ss[0].Sum() == 512 && ss[0].Tags["route"] == "-a"
+	})
 }
-
-// graphiteWait bounds how long a test waits for what it sent to be
-// readable through graphite-web: carbon writes and graphite-web indexes
-// tags asynchronously, and on a loaded 2-core machine (CI runs packages
-// side by side) that has taken over 30 s.
-const graphiteWait = 90 * time.Second

@@ -165,10 +165,7 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("graphite: %w", err)
 	}
 	store.MergeSameKey() // label sets that sanitise alike are one series
-	b := &Backend{o: o, store: store}
-	if o.StopIdleAfter > 0 {
-		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
-	}
+	b := &Backend{o: o, idle: push.IdleFlushes(o.StopIdleAfter, o.FlushInterval), store: store}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), push.NewTCP(o.Addr, push.TCPOptions{}), push.Options{
 		Name:             "graphite",
 		FlushInterval:    o.FlushInterval,
@@ -261,12 +258,7 @@ func (b *Backend) WriteTo(w io.Writer) (int64, error) {
 func (b *Backend) appendFlush(bt *push.Batch) error {
 	ts := bt.Now.Unix()
 	for _, c := range b.store.Counters() {
-		d := c.TakeDelta()
-		c.Total += d
-		v := d
-		if b.o.CounterTotals {
-			v = c.Total
-		}
+		v := c.TakeValue(b.o.CounterTotals)
 		if v == 0 {
 			continue
 		}

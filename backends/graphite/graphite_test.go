@@ -1,7 +1,6 @@
 package graphite_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -162,87 +161,10 @@ func TestOptionsInvalid(t *testing.T) {
 	}
 }
 
-// carbonStub is a test-owned plaintext receiver that can be killed and
-// started again on the same port.
-type carbonStub struct {
-	addr  string
-	mu    sync.Mutex
-	lines []string
-	ln    net.Listener
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newStub(t *testing.T) *carbonStub {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &carbonStub{addr: ln.Addr().String()}
-	s.serve(ln)
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *carbonStub) serve(ln net.Listener) {
-	s.ln = ln
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					s.mu.Lock()
-					s.lines = append(s.lines, sc.Text())
-					s.mu.Unlock()
-				}
-			}()
-		}
-	}()
-}
-
-func (s *carbonStub) kill() {
-	s.mu.Lock()
-	ln := s.ln
-	s.ln = nil
-	conns := s.conns
-	s.conns = nil
-	s.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
-	for _, c := range conns {
-		c.Close()
-	}
-	s.wg.Wait()
-}
-
-func (s *carbonStub) restart(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		t.Fatalf("listen again on %s: %v", s.addr, err)
-	}
-	s.serve(ln)
-}
-
-// sum returns the sum of the values of path's lines.
-func (s *carbonStub) sum(t *testing.T, path string) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// sum returns the sum of the values of path's lines that s received.
+func sum(t *testing.T, s *pushtest.TCPSink, path string) float64 {
 	var sum float64
-	for _, l := range s.lines {
+	for _, l := range s.Lines() {
 		p, err := parseLine(l)
 		if err != nil {
 			t.Fatalf("stub received a bad line: %v", err)
@@ -254,12 +176,12 @@ func (s *carbonStub) sum(t *testing.T, path string) float64 {
 	return sum
 }
 
-func waitSum(t *testing.T, s *carbonStub, b *graphite.Backend, path string, want float64) {
+func waitSum(t *testing.T, s *pushtest.TCPSink, b *graphite.Backend, path string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for s.sum(t, path) != want {
+	for sum(t, s, path) != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s sums to %v, want %v; stats %+v", path, s.sum(t, path), want, b.Stats())
+			t.Fatalf("%s sums to %v, want %v; stats %+v", path, sum(t, s, path), want, b.Stats())
 		}
 		b.Flush(context.Background())
 		time.Sleep(10 * time.Millisecond)
@@ -269,13 +191,13 @@ func waitSum(t *testing.T, s *carbonStub, b *graphite.Backend, path string, want
 // TestKillRestart kills the receiver mid-run and starts it again: the
 // backend reconnects, and with the queue large enough nothing is lost.
 func TestKillRestart(t *testing.T) {
-	s := newStub(t)
-	b := newBackend(t, graphite.Options{Addr: s.addr, MaxQueuedFlushes: 100})
+	s := pushtest.NewTCPSink(t)
+	b := newBackend(t, graphite.Options{Addr: s.Addr(), MaxQueuedFlushes: 100})
 	reg := metrics.New(b)
 	c, _ := reg.NewCounter(metrics.Opts{Name: "kr"})
 	c.Add(1)
 	waitSum(t, s, b, "kr", 1)
-	s.kill()
+	s.Kill()
 	for range 5 {
 		c.Add(1)
 		b.Flush(context.Background()) // fails: queued
@@ -283,7 +205,7 @@ func TestKillRestart(t *testing.T) {
 	if st := b.Stats(); st.Queued == 0 || st.FlushErrors == 0 {
 		t.Fatalf("with the receiver dead: %+v", st)
 	}
-	s.restart(t)
+	s.Restart(t)
 	c.Add(1)
 	waitSum(t, s, b, "kr", 7)
 	if st := b.Stats(); st.Dropped() != 0 || st.Queued != 0 {
@@ -295,12 +217,11 @@ func TestKillRestart(t *testing.T) {
 // goes on, the heap stays flat, the queue stays bounded with drops
 // counted, and data recorded after the receiver comes up arrives.
 func TestServerAbsent(t *testing.T) {
-	s := newStub(t)
-	s.kill()
-	var mu sync.Mutex
-	var errs []error
-	b := newBackend(t, graphite.Options{Addr: s.addr, MaxQueuedFlushes: 3,
-		ErrorHandler: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+	s := pushtest.NewTCPSink(t)
+	s.Kill()
+	var handled pushtest.Errors
+	b := newBackend(t, graphite.Options{Addr: s.Addr(), MaxQueuedFlushes: 3,
+		ErrorHandler: handled.Handle})
 	reg := metrics.New(b)
 	c, _ := reg.NewCounter(metrics.Opts{Name: "absent", Labels: []string{"i"}})
 	h, _ := reg.NewHistogram(metrics.Opts{Name: "absent.lat", Unit: metrics.UnitSeconds})
@@ -328,16 +249,14 @@ func TestServerAbsent(t *testing.T) {
 	if st.DroppedQueueFull == 0 || st.Queued == 0 || st.Queued > 3 || st.Sent != 0 {
 		t.Errorf("stats with carbon down: %+v", st)
 	}
-	mu.Lock()
-	if len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
+	if errs := handled.All(); len(errs) != 1 || !errors.Is(errs[0], metrics.ErrDelivery) {
 		t.Errorf("error handler got %d errors (%v), want 1 wrapping ErrDelivery", len(errs), errs)
 	}
-	mu.Unlock()
-	s.restart(t)
+	s.Restart(t)
 	cs[0].Add(1000)
 	// The queued flushes arrive first, then the new delta.
 	deadline := time.Now().Add(10 * time.Second)
-	for s.sum(t, "absent;i=0") < 1000 {
+	for sum(t, s, "absent;i=0") < 1000 {
 		if time.Now().After(deadline) {
 			t.Fatalf("data recorded after carbon came up did not arrive: %+v", b.Stats())
 		}
@@ -348,8 +267,8 @@ func TestServerAbsent(t *testing.T) {
 
 // TestCloseDeliversPending: everything recorded before Close arrives.
 func TestCloseDeliversPending(t *testing.T) {
-	s := newStub(t)
-	b, err := graphite.New(graphite.Options{Addr: s.addr, FlushInterval: time.Hour})
+	s := pushtest.NewTCPSink(t)
+	b, err := graphite.New(graphite.Options{Addr: s.Addr(), FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +283,7 @@ func TestCloseDeliversPending(t *testing.T) {
 	c.With("i", "0").Add(1)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s.mu.Lock()
-		n := len(s.lines)
-		s.mu.Unlock()
+		n := len(s.Lines())
 		if n == 5000 {
 			break
 		}

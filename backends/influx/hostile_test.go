@@ -60,7 +60,7 @@ func TestHostileLabelValuesRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(t.Context())
-	c, err := metrics.New(b).NewCounter(metrics.Opts{Name: "hostile", Help: "H.", Labels: []string{"k"}})
+	c, err := metrics.New(b, pushtest.Uncut()).NewCounter(metrics.Opts{Name: "hostile", Help: "H.", Labels: []string{"k"}})
 	if err != nil {
 		t.Fatal(err)
 	}

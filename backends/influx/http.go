@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,15 +30,11 @@ type httpTransport struct {
 	user     string
 	password string
 
-	// After a 5xx or a connection error, no write is tried before next;
-	// the wait starts at minBackoff, doubles on each failure up to
-	// maxBackoff and is jittered to between half and all of that. An
-	// explicit Flush or Close tries at once (ResetBackoff).
-	minBackoff, maxBackoff time.Duration
-	mu                     sync.Mutex
-	backoff                time.Duration
-	next                   time.Time
-	lastErr                error
+	// After a 5xx or a connection error, no write is tried until the
+	// backoff is due. An explicit Flush or Close tries at once
+	// (ResetBackoff).
+	mu      sync.Mutex
+	backoff push.Backoff
 }
 
 // maxBackoff bounds the wait between two attempts after failures.
@@ -67,12 +62,11 @@ func newHTTPTransport(o *Options) (*httpTransport, error) {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return &httpTransport{
-		client:     &http.Client{Transport: tr},
-		url:        u.String(),
-		user:       o.Username,
-		password:   o.Password,
-		minBackoff: max(o.FlushInterval, time.Second),
-		maxBackoff: max(o.FlushInterval, maxBackoff),
+		client:   &http.Client{Transport: tr},
+		url:      u.String(),
+		user:     o.Username,
+		password: o.Password,
+		backoff:  push.Backoff{Min: max(o.FlushInterval, time.Second), Max: max(o.FlushInterval, maxBackoff)},
 	}, nil
 }
 
@@ -82,28 +76,22 @@ func newHTTPTransport(o *Options) (*httpTransport, error) {
 func (h *httpTransport) Send(ctx context.Context, payload []byte) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if time.Now().Before(h.next) {
-		return fmt.Errorf("%w (last error: %v)", push.ErrBackoff, h.lastErr)
+	if !h.backoff.Due() {
+		return fmt.Errorf("%w (last error: %v)", push.ErrBackoff, h.backoff.LastErr())
 	}
 	err := h.write(ctx, payload)
 	if err == nil || errors.Is(err, push.ErrRejected) {
-		h.backoff, h.next, h.lastErr = 0, time.Time{}, nil
+		h.backoff.Succeeded()
 		return err
 	}
-	if h.backoff == 0 {
-		h.backoff = h.minBackoff
-	} else {
-		h.backoff = min(2*h.backoff, h.maxBackoff)
-	}
-	h.next = time.Now().Add(h.backoff/2 + rand.N(h.backoff/2+1))
-	h.lastErr = err
+	h.backoff.Failed(err)
 	return err
 }
 
 // ResetBackoff lets the next Send write at once.
 func (h *httpTransport) ResetBackoff() {
 	h.mu.Lock()
-	h.next = time.Time{}
+	h.backoff.Reset()
 	h.mu.Unlock()
 }
 

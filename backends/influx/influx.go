@@ -99,9 +99,6 @@ type Backend struct {
 	store  *push.Store
 	pusher *push.Pusher
 	fields []field // flush scratch
-	// gaugeSeen[i] tells whether store.Gauges()[i] was ever recorded
-	// into; only the flush touches it.
-	gaugeSeen []bool
 }
 
 // New returns a Backend writing to o.URL (or o.UDPAddr). It does not
@@ -158,10 +155,7 @@ func New(o Options) (*Backend, error) {
 		return nil, fmt.Errorf("influx: %w", err)
 	}
 	store.MergeSameKey() // label sets that sanitise alike are one series
-	b := &Backend{o: o, mult: models.GetPrecisionMultiplier(o.Precision), store: store}
-	if o.StopIdleAfter > 0 {
-		b.idle = max(1, int((o.StopIdleAfter+o.FlushInterval-1)/o.FlushInterval))
-	}
+	b := &Backend{o: o, idle: push.IdleFlushes(o.StopIdleAfter, o.FlushInterval), mult: models.GetPrecisionMultiplier(o.Precision), store: store}
 	b.pusher, err = push.New(store, push.FlusherFunc(b.appendFlush), t, push.Options{
 		Name:             "influx",
 		FlushInterval:    o.FlushInterval,
@@ -243,27 +237,16 @@ func (b *Backend) WriteTo(w io.Writer) (int64, error) {
 func (b *Backend) appendFlush(bt *push.Batch) error {
 	now := bt.Now
 	for _, c := range b.store.Counters() {
-		d := c.TakeDelta()
-		c.Total += d
-		v := d
-		if b.o.CounterTotals {
-			v = c.Total
-		}
+		v := c.TakeValue(b.o.CounterTotals)
 		if v == 0 {
 			continue
 		}
 		b.fields = append(b.fields[:0], field{"count", v})
 		b.line(bt, c.Key, now)
 	}
-	for i, g := range b.store.Gauges() {
-		v, changed := g.Take()
-		if i == len(b.gaugeSeen) {
-			b.gaugeSeen = append(b.gaugeSeen, false)
-		}
-		if changed {
-			b.gaugeSeen[i] = true
-		}
-		if !b.gaugeSeen[i] || b.idle > 0 && g.Idle >= b.idle {
+	for _, g := range b.store.Gauges() {
+		v, _ := g.Take()
+		if !g.Seen || b.idle > 0 && g.Idle >= b.idle {
 			continue
 		}
 		b.fields = append(b.fields[:0], field{"value", v})

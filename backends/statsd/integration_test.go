@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -81,17 +80,30 @@ func TestConformance(t *testing.T) {
 			if err := b.(*statsd.Backend).Flush(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			r := &statsdReader{web: web}
-			r.wait(t, descs)
+			r := statsdReader(web)
+			r.Wait(t, descs)
 			return r
 		},
 		SanitizeLabelValue: func(v string) string { return statsd.Sanitize(v, false) },
 	})
 }
 
-type statsdReader struct{ web string }
+// statsdReader reads what the daemon flushed into carbon:
+// stats.counters.<key>.count, stats.gauges.<key>, stats.timers.<key><stat>,
+// the label values as path nodes.
+func statsdReader(web string) *itest.GraphiteReader {
+	return &itest.GraphiteReader{
+		Query: func(d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
+			return statsdQuery(web, d, stat)
+		},
+		Sanitize:      func(v string) string { return statsd.Sanitize(v, false) },
+		HistogramStat: ".count",
+		Settle:        2500 * time.Millisecond,
+		SumScale:      1000, // ms to s
+	}
+}
 
-func (r *statsdReader) target(d *metrics.Desc, labelPart, stat string) string {
+func statsdTarget(d *metrics.Desc, labelPart, stat string) string {
 	var prefix string
 	switch d.Kind {
 	case metrics.KindCounter:
@@ -104,15 +116,15 @@ func (r *statsdReader) target(d *metrics.Desc, labelPart, stat string) string {
 	return prefix + d.FullName(".") + labelPart + stat
 }
 
-// query returns every series of d and the declared labels of each, read
-// from the path by position.
-func (r *statsdReader) query(d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
-	target := r.target(d, strings.Repeat(".*", len(d.Labels)), stat)
-	ss, err := itest.GraphiteRender(r.web, target, "-15min")
+// statsdQuery returns every series of d and the declared labels of each,
+// read from the path by position.
+func statsdQuery(web string, d *metrics.Desc, stat string) ([]itest.GraphiteSeries, []map[string]string, error) {
+	target := statsdTarget(d, strings.Repeat(".*", len(d.Labels)), stat)
+	ss, err := itest.GraphiteRender(web, target, "-15min")
 	if err != nil {
 		return nil, nil, err
 	}
-	head, tail, _ := strings.Cut(r.target(d, "\x00", stat), "\x00")
+	head, tail, _ := strings.Cut(statsdTarget(d, "\x00", stat), "\x00")
 	var ls []map[string]string
 	for _, s := range ss {
 		rest := strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(s.Target, head), tail), ".")
@@ -130,93 +142,6 @@ func (r *statsdReader) query(d *metrics.Desc, stat string) ([]itest.GraphiteSeri
 		ls = append(ls, l)
 	}
 	return ss, ls, nil
-}
-
-func (r *statsdReader) find(d *metrics.Desc, stat string, labels map[string]string) (itest.GraphiteSeries, error) {
-	ss, ls, err := r.query(d, stat)
-	if err != nil {
-		return itest.GraphiteSeries{}, err
-	}
-	for i, l := range ls {
-		match := len(l) == len(labels)
-		for k, v := range labels {
-			if l[k] != statsd.Sanitize(v, false) {
-				match = false
-			}
-		}
-		if match {
-			return ss[i], nil
-		}
-	}
-	return itest.GraphiteSeries{}, fmt.Errorf("no series %s %v among %v", r.target(d, "", stat), labels, ls)
-}
-
-// wait polls until every instrument has points, then waits one more
-// statsd flush, for a burst that straddled two.
-func (r *statsdReader) wait(t *testing.T, descs []*metrics.Desc) {
-	t.Helper()
-	deadline := time.Now().Add(graphiteWait)
-	for {
-		var missing []string
-		for _, d := range descs {
-			ss, _, err := r.query(d, ".count")
-			if err != nil || len(ss) == 0 {
-				missing = append(missing, d.FullName("."))
-				continue
-			}
-			for _, s := range ss {
-				if len(s.Points()) == 0 {
-					missing = append(missing, s.Target)
-				}
-			}
-		}
-		if len(missing) == 0 {
-			time.Sleep(2500 * time.Millisecond)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not in graphite-web after %v: %v", graphiteWait, missing)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func (r *statsdReader) Value(d *metrics.Desc, labels map[string]string) (float64, error) {
-	s, err := r.find(d, "", labels)
-	if err != nil {
-		return 0, err
-	}
-	if d.Kind == metrics.KindCounter {
-		return s.Sum(), nil
-	}
-	v, ok := s.Last()
-	if !ok {
-		return 0, fmt.Errorf("%s: no points", s.Target)
-	}
-	return v, nil
-}
-
-func (r *statsdReader) Histogram(d *metrics.Desc, labels map[string]string) (backendtest.HistogramReading, error) {
-	var h backendtest.HistogramReading
-	count, err := r.find(d, ".count", labels)
-	if err != nil {
-		return h, err
-	}
-	sum, err := r.find(d, ".sum", labels)
-	if err != nil {
-		return h, err
-	}
-	c := count.Sum()
-	if c != math.Trunc(c) || c < 0 {
-		return h, fmt.Errorf("count %v", c)
-	}
-	h.Count, h.Sum = uint64(c), sum.Sum()/1000 // ms to s
-	return h, nil
-}
-
-func (r *statsdReader) Series(d *metrics.Desc) ([]map[string]string, error) {
-	_, ls, err := r.query(d, ".count")
-	return ls, err
 }
 
 // TestUDP sends a small flush over UDP to the real daemon: a counter, a
@@ -243,34 +168,19 @@ func TestUDP(t *testing.T) {
 		"stats.timers." + ns + ".latency.count":        200,
 		"stats.timers." + ns + ".latency.upper":        2,
 	}
-	deadline := time.Now().Add(graphiteWait)
 	for target, w := range want {
-		for {
-			ss, err := itest.GraphiteRender(web, target, "-5min")
-			var got float64
-			if err == nil && len(ss) == 1 {
-				if strings.Contains(target, ".count") {
-					got = ss[0].Sum()
-				} else {
-					got, _ = ss[0].Last()
-				}
-				if got == w {
-					break
-				}
+		itest.GraphiteEventually(t, web, target, "-5min", func(ss []itest.GraphiteSeries) bool {
+			if len(ss) != 1 {
+				return false
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s = %v (%v), want %v", target, got, err, w)
+			if strings.Contains(target, ".count") {
+				return ss[0].Sum() == w
 			}
-			time.Sleep(250 * time.Millisecond)
-		}
+			got, _ := ss[0].Last()
+			return got == w
+		})
 	}
 	if s := b.Stats(); s.DroppedSampled != 150 || s.Sent != 1+2+50 {
 		t.Fatalf("stats %+v", s)
 	}
 }
-
-// graphiteWait bounds how long a test waits for what it sent to be
-// readable through graphite-web: carbon writes and graphite-web indexes
-// tags asynchronously, and on a loaded 2-core machine (CI runs packages
-// side by side) that has taken over 30 s.
-const graphiteWait = 90 * time.Second

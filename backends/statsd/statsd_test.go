@@ -124,67 +124,9 @@ func TestOptionsInvalid(t *testing.T) {
 	}
 }
 
-// udpReceiver collects the datagrams sent to it.
-type udpReceiver struct {
-	conn *net.UDPConn
-	mu   sync.Mutex
-	pkts []string
-	done chan struct{}
-}
-
-func listenUDP(t *testing.T) *udpReceiver {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &udpReceiver{conn: c, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		buf := make([]byte, 65536)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.pkts = append(r.pkts, string(buf[:n]))
-			r.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { c.Close(); <-r.done })
-	return r
-}
-
-func (r *udpReceiver) addr() string { return r.conn.LocalAddr().String() }
-
-func (r *udpReceiver) packets() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.pkts...)
-}
-
-func (r *udpReceiver) waitLines(t *testing.T, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var lines []string
-		for _, p := range r.packets() {
-			lines = append(lines, strings.Split(strings.TrimSuffix(p, "\n"), "\n")...)
-		}
-		if len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d lines, want %d: %q", len(lines), n, lines)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestPacketsAndClose(t *testing.T) {
-	r := listenUDP(t)
-	b, err := statsd.New(statsd.Options{Addr: r.addr(), FlushInterval: time.Hour, MaxPacketSize: 100})
+	r := pushtest.NewUDPSink(t)
+	b, err := statsd.New(statsd.Options{Addr: r.Addr(), FlushInterval: time.Hour, MaxPacketSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +138,10 @@ func TestPacketsAndClose(t *testing.T) {
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	lines := r.waitLines(t, 50)
+	lines := pushtest.WaitLines(t, r, 50)
+	if len(lines) < 50 {
+		t.Fatalf("got %d lines, want 50: %q", len(lines), lines)
+	}
 	seen := map[string]bool{}
 	for _, l := range lines {
 		m, err := parseLine(l)
@@ -209,10 +154,8 @@ func TestPacketsAndClose(t *testing.T) {
 		}
 		seen[m.name] = true
 	}
-	for _, p := range r.packets() {
-		if len(p) > 100 {
-			t.Fatalf("packet of %d bytes > MaxPacketSize 100", len(p))
-		}
+	if n := r.Largest(); n > 100 {
+		t.Fatalf("packet of %d bytes > MaxPacketSize 100", n)
 	}
 	// After Close: a no-op, counted.
 	c.With("i", "0").Add(1)
@@ -236,10 +179,9 @@ func TestServerAbsent(t *testing.T) {
 	}
 	addr := probe.LocalAddr().String()
 	probe.Close()
-	var errs []error
-	var mu sync.Mutex
+	var handled pushtest.Errors
 	b, err := statsd.New(statsd.Options{Addr: addr, FlushInterval: time.Hour, MaxQueuedFlushes: 2,
-		ErrorHandler: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+		ErrorHandler: handled.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,14 +213,13 @@ func TestServerAbsent(t *testing.T) {
 	if s.FlushErrors == 0 || s.DroppedQueueFull == 0 || s.Queued == 0 {
 		t.Errorf("stats with the server down: %+v", s)
 	}
-	mu.Lock()
+	errs := handled.All()
 	if len(errs) == 0 || !errors.Is(errs[0], metrics.ErrDelivery) {
 		t.Errorf("error handler got %v", errs)
 	}
 	if len(errs) > 1 {
 		t.Errorf("error handler called %d times in a burst, want 1 (rate-limited)", len(errs))
 	}
-	mu.Unlock()
 
 	// The server comes up on that port.
 	ua, _ := net.ResolveUDPAddr("udp", addr)

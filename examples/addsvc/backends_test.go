@@ -9,15 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/obskit/obskit/examples/addsvc/internal/load"
 	"github.com/obskit/obskit/internal/itest"
@@ -33,7 +32,8 @@ type counts map[load.Key]float64
 // (one in five a business error), signals the binary, and reads the
 // endpoint request counts back through the server's own query API; they
 // must equal what the client saw, exactly. A pull backend is read before
-// the signal.
+// the signal. Circonus, which has no broker here, submits to a trap of
+// the test's own.
 func TestBackendsDeliverAtShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary against real servers")
@@ -97,6 +97,14 @@ func TestBackendsDeliverAtShutdown(t *testing.T) {
 			const db = "obskit_addsvc_test"
 			return []string{"-influx.url", u, "-influx.db", db}, func(ns, _ string) (counts, error) {
 				return readInflux(u, db, ns)
+			}
+		}},
+		{name: "circonus", setup: func(t *testing.T) ([]string, func(ns, base string) (counts, error)) {
+			// No Circonus broker runs here: a trap of the test's own,
+			// which sums the counters circonus-gometrics submits.
+			trap := newTrap(t)
+			return []string{"-circonus.url", trap.URL + "/module/httptrap/check/secret"}, func(ns, _ string) (counts, error) {
+				return trap.counts(ns + ".endpoint.requests"), nil
 			}
 		}},
 		{name: "otlp", setup: func(t *testing.T) ([]string, func(ns, base string) (counts, error)) {
@@ -172,6 +180,63 @@ func TestBackendsDeliverAtShutdown(t *testing.T) {
 	}
 }
 
+// trap is an HTTPTrap check for circonus-gometrics' submissions: it
+// answers each PUT of a JSON object of metrics as a broker does, and sums
+// the counters (type "L") by name.
+type trap struct {
+	*httptest.Server
+	mu  sync.Mutex
+	sum map[string]float64
+}
+
+func newTrap(t *testing.T) *trap {
+	tr := &trap{sum: map[string]float64{}}
+	tr.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ms map[string]struct {
+			Type  string          `json:"_type"`
+			Value json.RawMessage `json:"_value"`
+		}
+		if r.Method != http.MethodPut || json.NewDecoder(r.Body).Decode(&ms) != nil {
+			http.Error(w, "want a PUT of a JSON object", http.StatusBadRequest)
+			return
+		}
+		tr.mu.Lock()
+		for name, m := range ms {
+			if v, err := strconv.ParseFloat(string(m.Value), 64); err == nil && m.Type == "L" {
+				tr.sum[name] += v
+			}
+		}
+		tr.mu.Unlock()
+		fmt.Fprintf(w, `{"stats":%d}`, len(ms))
+	}))
+	t.Cleanup(tr.Close)
+	return tr
+}
+
+// counts returns the sums of the counters named name|ST[operation:…,outcome:…].
+func (tr *trap) counts(name string) counts {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	c := counts{}
+	for n, v := range tr.sum {
+		tags, ok := strings.CutPrefix(n, name+"|ST[")
+		if !ok {
+			continue
+		}
+		var k load.Key
+		for tag := range strings.SplitSeq(strings.TrimSuffix(tags, "]"), ",") {
+			switch cat, val, _ := strings.Cut(tag, ":"); cat {
+			case "operation":
+				k.Method = val
+			case "outcome":
+				k.Outcome = val
+			}
+		}
+		c[k] += v
+	}
+	return c
+}
+
 // equalCounts compares the non-zero counts.
 func equalCounts(got, want counts) bool {
 	for k, v := range got {
@@ -239,13 +304,7 @@ func statsdHealth(addr string) error {
 // readPrometheus reads <ns>_endpoint_requests_total from a Prometheus
 // text endpoint.
 func readPrometheus(u, ns string) (counts, error) {
-	resp, err := http.Get(u)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := metricFamilies(http.DefaultClient, u)
 	if err != nil {
 		return nil, err
 	}

@@ -99,9 +99,9 @@ func newHandwritten(ctx context.Context, svc Service, otlpEndpoint, serviceName,
 
 	svc = handService{next: svc, tracer: tracer, logger: logger, calls: svcCalls, dur: svcDur}
 	eps := MakeEndpoints(svc)
-	mux := http.NewServeMux()
-	mux.Handle("POST /sum", handleJSON(handEndpoint(eps.Sum, "Sum", tracer, logger, epCalls, epDur)))
-	mux.Handle("POST /concat", handleJSON(handEndpoint(eps.Concat, "Concat", tracer, logger, epCalls, epDur)))
+	eps.Sum = handEndpoint(eps.Sum, "Sum", tracer, logger, epCalls, epDur)
+	eps.Concat = handEndpoint(eps.Concat, "Concat", tracer, logger, epCalls, epDur)
+	mux := newMux(eps)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h := &handServer{next: mux, tracer: tracer, prop: propagation.TraceContext{}, active: active, dur: httpDur}
 	return &handwritten{handler: h, shutdown: shutdown}, nil

@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/obskit/obskit/examples/addsvc/internal/load"
@@ -154,10 +155,7 @@ func run(ctx context.Context, args []string) error {
 		// The same service and transport without obskit, to measure
 		// what the instrumentation costs.
 		endpoints = MakeEndpoints(NewBasicService())
-		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
-		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
-		handler = mux
+		handler = newMux(endpoints)
 	} else if *handwritten {
 		// The same telemetry without obskit: see handwritten.go.
 		if *otlpSpans == "" || strings.HasPrefix(*otlpSpans, "http://") {
@@ -226,23 +224,13 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		eps := MakeEndpoints(svc)
-		endpoints.Sum = middleware.Chain(
-			tracing.EndpointMiddleware[SumRequest, SumResponse](inner, "Sum", tracing.EndpointOptions{}),
-			middleware.Instrument[SumRequest, SumResponse](ins, "Sum"),
-			logging.EndpointMiddleware[SumRequest, SumResponse](logger, "Sum", logging.EndpointOptions{}),
-		)(eps.Sum)
-		endpoints.Concat = middleware.Chain(
-			tracing.EndpointMiddleware[ConcatRequest, ConcatResponse](inner, "Concat", tracing.EndpointOptions{}),
-			middleware.Instrument[ConcatRequest, ConcatResponse](ins, "Concat"),
-			logging.EndpointMiddleware[ConcatRequest, ConcatResponse](logger, "Concat", logging.EndpointOptions{}),
-		)(eps.Concat)
+		endpoints.Sum = observeEndpoint(eps.Sum, "Sum", inner, ins, logger)
+		endpoints.Concat = observeEndpoint(eps.Concat, "Concat", inner, ins, logger)
 
 		// The HTTP transport: routes, then the HTTP middleware
 		// (semantic convention metrics, a server span, panic recovery)
 		// around them. Pull backends serve their metrics here.
-		mux := http.NewServeMux()
-		mux.Handle("POST /sum", handleJSON(endpoints.Sum))
-		mux.Handle("POST /concat", handleJSON(endpoints.Concat))
+		mux := newMux(endpoints)
 		for _, b := range backends {
 			if b.handler != nil {
 				mux.Handle(b.route, b.handler)
@@ -341,6 +329,17 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// observeEndpoint wraps an endpoint in tracing, instrumenting and
+// logging, outermost first: the middleware of every endpoint.
+func observeEndpoint[Req, Resp any](ep middleware.Endpoint[Req, Resp], op string, tracer trace.Tracer,
+	ins *middleware.Instrumenting, logger *slog.Logger) middleware.Endpoint[Req, Resp] {
+	return middleware.Chain(
+		tracing.EndpointMiddleware[Req, Resp](tracer, op, tracing.EndpointOptions{}),
+		middleware.Instrument[Req, Resp](ins, op),
+		logging.EndpointMiddleware[Req, Resp](logger, op, logging.EndpointOptions{}),
+	)(ep)
+}
+
 // pull reads the endpoint request counter from the pull backends while
 // addsvc still serves them, for the -load summary.
 func pull(base string, bs []picked, namespace string) []string {
@@ -348,15 +347,10 @@ func pull(base string, bs []picked, namespace string) []string {
 	var lines []string
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, b := range bs {
-		var path string
-		switch b.name {
-		case "prometheus":
-			path = "/metrics"
-		case "expvar":
-			path = "/debug/vars"
-		default:
-			continue
+		if b.handler == nil {
+			continue // a push backend
 		}
+		path := strings.TrimPrefix(b.route, "GET ")
 		resp, err := client.Get(base + path)
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("GET %s: %v", path, err))

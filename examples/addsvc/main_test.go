@@ -284,17 +284,26 @@ func TestSIGTERMCutsSlowRequestShort(t *testing.T) {
 
 func scrape(t *testing.T, client *http.Client, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := client.Get(url)
+	families, err := metricFamilies(client, url)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return families
+}
+
+// metricFamilies reads the Prometheus text format served at url.
+func metricFamilies(client *http.Client, url string) (map[string]*dto.MetricFamily, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
+		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
-	return families
+	return families, nil
 }
 
 // value returns a counter's value or a histogram's count for the series
@@ -329,4 +338,40 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
+}
+
+// TestLoadSummary: -load N sends N requests of both methods, shuts down
+// by itself, exits 0 and prints the one-screen summary on stderr: the
+// requests by method and outcome (one in five a business error), the
+// latency quantiles, and where to read the counts, with the counts the
+// pull backends served before shutdown.
+func TestLoadSummary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	start(t) // builds the binary
+	cmd := exec.Command(binPath, "-addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0",
+		"-load", "200", "-c", "4", "-namespace", "loadtest", "-spans", os.DevNull)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("addsvc -load 200: %v\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		"--- addsvc -load summary",
+		"requests  200 in ",
+		"Sum     80 success, 20 business_error (422), 0 failed",
+		"Concat  80 success, 20 business_error (422), 0 failed",
+		"errors    40 (40 business errors by design, 0 failed)",
+		"latency   p50 ",
+		`loadtest_endpoint_requests_total{operation="Sum",outcome="success"} 80`,
+		`loadtest_endpoint_requests_total{operation="Concat",outcome="business_error"} 20`,
+		`"operation=Sum,outcome=success":80`,
+		`"operation=Concat,outcome=business_error":20`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -14,6 +14,14 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// newMux routes the endpoints: POST /sum and POST /concat.
+func newMux(eps Endpoints) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("POST /sum", handleJSON(eps.Sum))
+	mux.Handle("POST /concat", handleJSON(eps.Concat))
+	return mux
+}
+
 // handleJSON serves one endpoint over HTTP: the request body is decoded
 // into Req, the response encoded as JSON. A malformed body (unknown
 // fields and anything after the JSON object included) is a 400, a

@@ -63,7 +63,7 @@
 // Transports: UDP (NewUDP) sends each payload as one datagram; TCP
 // (NewTCP) writes payloads to one stream, checks before each write that
 // the server has not closed it, and redials after a failure with
-// exponential backoff and full jitter, so a dead server costs one failed
+// exponential backoff and jitter (Backoff), so a dead server costs one failed
 // dial per backoff step, not one per flush. A backend with its own wire
 // client (datadog-go, an HTTP API) implements Transport itself, or
 // passes a nil Transport and delivers from its Flusher, returning the

@@ -43,15 +43,18 @@ func TestCounterDelta(t *testing.T) {
 func TestGaugeSetThenAdd(t *testing.T) {
 	s := newStore(t, HistogramOptions{Sketch: true})
 	g := s.NewGauge(Info{Key: "g"})
+	if _, changed := g.Take(); changed || g.Seen {
+		t.Fatalf("Take before recording: changed %v, seen %v; want false, false", changed, g.Seen)
+	}
 	g.Set(5)
 	g.Add(-7.5)
 	v, changed := g.Take()
-	if v != -2.5 || !changed {
+	if v != -2.5 || !changed || !g.Seen {
 		t.Fatalf("Take = %v, %v; want -2.5, true", v, changed)
 	}
 	v, changed = g.Take()
-	if v != -2.5 || changed || g.Idle != 1 {
-		t.Fatalf("second Take = %v, %v, idle %d; want -2.5, false, 1", v, changed, g.Idle)
+	if v != -2.5 || changed || g.Idle != 1 || !g.Seen {
+		t.Fatalf("second Take = %v, %v, idle %d, seen %v; want -2.5, false, 1, true", v, changed, g.Idle, g.Seen)
 	}
 }
 
@@ -441,5 +444,71 @@ func TestPusherRetriesWithoutNewData(t *testing.T) {
 	}
 	if got := tr.all(); got != "a x\n" {
 		t.Fatalf("delivered %q", got)
+	}
+}
+
+func TestCounterTakeValue(t *testing.T) {
+	s := newStore(t, HistogramOptions{Sketch: true})
+	delta, total := s.NewCounter(Info{Key: "d"}), s.NewCounter(Info{Key: "t"})
+	for i, add := range []float64{2.5, 0, 1} {
+		delta.Add(add)
+		total.Add(add)
+		wantTotal := []float64{2.5, 2.5, 3.5}[i]
+		if v := delta.TakeValue(false); v != add || delta.Total != wantTotal {
+			t.Fatalf("flush %d: TakeValue(false) = %v, Total %v; want %v, %v", i, v, delta.Total, add, wantTotal)
+		}
+		if v := total.TakeValue(true); v != wantTotal || total.Total != wantTotal {
+			t.Fatalf("flush %d: TakeValue(true) = %v, Total %v; want %v twice", i, v, total.Total, wantTotal)
+		}
+	}
+}
+
+func TestIdleFlushes(t *testing.T) {
+	for _, tc := range []struct {
+		after, interval time.Duration
+		want            int
+	}{
+		{0, time.Second, 0},
+		{time.Millisecond, time.Second, 1},
+		{time.Second, time.Second, 1},
+		{1500 * time.Millisecond, time.Second, 2},
+		{2 * time.Hour, time.Hour, 2},
+	} {
+		if got := IdleFlushes(tc.after, tc.interval); got != tc.want {
+			t.Errorf("IdleFlushes(%v, %v) = %d, want %d", tc.after, tc.interval, got, tc.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: time.Minute, Max: 3 * time.Minute}
+	if !b.Due() || b.LastErr() != nil {
+		t.Fatal("a new Backoff is not due")
+	}
+	fail := errors.New("refused")
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute} {
+		before := time.Now()
+		b.Failed(fail)
+		if b.Due() || b.LastErr() != fail {
+			t.Fatalf("failure %d: due %v, last error %v", i, b.Due(), b.LastErr())
+		}
+		if wait := b.next.Sub(before); wait < want/2 || wait > want+time.Second {
+			t.Fatalf("failure %d: waits %v, want between %v and %v", i, wait, want/2, want)
+		}
+	}
+	b.Reset()
+	if !b.Due() {
+		t.Fatal("not due after Reset")
+	}
+	if b.Failed(fail); time.Until(b.next) < 3*time.Minute/2-time.Second {
+		t.Fatal("Reset forgot the wait")
+	}
+	b.Succeeded()
+	if !b.Due() || b.LastErr() != nil {
+		t.Fatal("not due after a success")
+	}
+	before := time.Now()
+	if b.Failed(fail); b.next.Sub(before) > time.Minute+time.Second {
+		t.Fatalf("after a success, the first failure waits %v, want at most Min", b.next.Sub(before))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/obskit/obskit/internal/atomicfloat"
 	"github.com/obskit/obskit/internal/sketch"
@@ -66,8 +67,7 @@ type Store struct {
 	counters   []*Counter
 	gauges     []*Gauge
 	histograms []*Histogram
-	// With MergeSameKey, the series of each kind by Key.
-	merge               bool
+	// With MergeSameKey, the series of each kind by Key; nil without.
 	ckeys, gkeys, hkeys map[string]int
 }
 
@@ -82,7 +82,6 @@ type Store struct {
 // InfluxDB) would keep only the last.
 func (s *Store) MergeSameKey() {
 	s.mu.Lock()
-	s.merge = true
 	s.ckeys, s.gkeys, s.hkeys = map[string]int{}, map[string]int{}, map[string]int{}
 	s.mu.Unlock()
 }
@@ -123,7 +122,7 @@ func (s *Store) NewCounter(info Info) *Counter {
 		return s.counters[i]
 	}
 	c := &Counter{st: &s.st, Info: info}
-	if s.merge {
+	if s.ckeys != nil {
 		s.ckeys[info.Key] = len(s.counters)
 	}
 	s.counters = append(s.counters, c)
@@ -138,7 +137,7 @@ func (s *Store) NewGauge(info Info) *Gauge {
 		return s.gauges[i]
 	}
 	g := &Gauge{st: &s.st, Info: info}
-	if s.merge {
+	if s.gkeys != nil {
 		s.gkeys[info.Key] = len(s.gauges)
 	}
 	s.gauges = append(s.gauges, g)
@@ -169,7 +168,7 @@ func (s *Store) NewHistogram(info Info) *Histogram {
 	if i, ok := s.hkeys[info.Key]; ok { // made meanwhile
 		return s.histograms[i]
 	}
-	if s.merge {
+	if s.hkeys != nil {
 		s.hkeys[info.Key] = len(s.histograms)
 	}
 	s.histograms = append(s.histograms, h)
@@ -220,6 +219,18 @@ func (c *Counter) Add(delta float64) {
 // to zero.
 func (c *Counter) TakeDelta() float64 { return c.v.Swap(0) }
 
+// TakeValue takes the delta as TakeDelta does, adds it to Total, and
+// returns what a backend with a CounterTotals option sends: Total when
+// totals is true, else the delta.
+func (c *Counter) TakeValue(totals bool) float64 {
+	d := c.TakeDelta()
+	c.Total += d
+	if totals {
+		return c.Total
+	}
+	return d
+}
+
 // Gauge is a gauge series: the last value. It implements
 // metrics.GaugeHandle.
 type Gauge struct {
@@ -227,9 +238,10 @@ type Gauge struct {
 	dirty atomic.Bool
 	st    *state
 	Info
-	// Idle counts the flushes since the gauge was last recorded into;
-	// only the flush touches it.
+	// Idle counts the flushes since the gauge was last recorded into,
+	// and Seen tells whether it ever was; only the flush touches them.
 	Idle int
+	Seen bool
 }
 
 // Set sets the value.
@@ -251,15 +263,25 @@ func (g *Gauge) Add(delta float64) {
 }
 
 // Take returns the value and whether it was recorded into since the last
-// Take. It also keeps g.Idle.
+// Take. It also keeps g.Idle and g.Seen.
 func (g *Gauge) Take() (value float64, changed bool) {
 	changed = g.dirty.Swap(false)
 	if changed {
-		g.Idle = 0
+		g.Idle, g.Seen = 0, true
 	} else {
 		g.Idle++
 	}
 	return g.v.Load(), changed
+}
+
+// IdleFlushes returns a backend's StopIdleAfter as the number of flushes
+// of interval after which Gauge.Idle says a gauge is idle: after rounded
+// up to whole flushes, at least 1; 0, never idle, when after is 0.
+func IdleFlushes(after, interval time.Duration) int {
+	if after <= 0 {
+		return 0
+	}
+	return max(1, int((after+interval-1)/interval))
 }
 
 // Value returns the value without resetting anything.

@@ -1,4 +1,3 @@
-// Package push is the machinery shared by obskit's push backends.
 package push
 
 // Stats is a push backend's delivery report: what it has flushed, sent

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"syscall"
@@ -111,9 +110,7 @@ type TCP struct {
 
 	mu      sync.Mutex
 	conn    net.Conn
-	backoff time.Duration
-	next    time.Time // no dial before this
-	lastErr error
+	backoff Backoff // between failed dials
 }
 
 // NewTCP returns a transport to addr (host:port). It does not dial.
@@ -128,13 +125,13 @@ func NewTCP(addr string, o TCPOptions) *TCP {
 		o.MaxBackoff = 10 * time.Second
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
-	return &TCP{addr: addr, o: o}
+	return &TCP{addr: addr, o: o, backoff: Backoff{Min: o.MinBackoff, Max: o.MaxBackoff}}
 }
 
 // ResetBackoff lets the next Send dial at once.
 func (t *TCP) ResetBackoff() {
 	t.mu.Lock()
-	t.next = time.Time{}
+	t.backoff.Reset()
 	t.mu.Unlock()
 }
 
@@ -177,24 +174,17 @@ func (t *TCP) Send(ctx context.Context, payload []byte) error {
 }
 
 func (t *TCP) dial(ctx context.Context) error {
-	now := time.Now()
-	if now.Before(t.next) {
-		return fmt.Errorf("%w to %s (last error: %v)", ErrBackoff, t.addr, t.lastErr)
+	if !t.backoff.Due() {
+		return fmt.Errorf("%w to %s (last error: %v)", ErrBackoff, t.addr, t.backoff.LastErr())
 	}
 	d := net.Dialer{Timeout: t.o.DialTimeout}
 	c, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
-		if t.backoff == 0 {
-			t.backoff = t.o.MinBackoff
-		} else {
-			t.backoff = min(2*t.backoff, t.o.MaxBackoff)
-		}
-		wait := t.backoff/2 + rand.N(t.backoff/2+1)
-		t.next = time.Now().Add(wait)
-		t.lastErr = err
+		t.backoff.Failed(err)
 		return err
 	}
-	t.conn, t.backoff, t.next, t.lastErr = c, 0, time.Time{}, nil
+	t.conn = c
+	t.backoff.Succeeded()
 	return nil
 }
 

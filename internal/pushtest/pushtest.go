@@ -40,6 +40,12 @@ func HostileValues() []string {
 	}
 }
 
+// Uncut returns the registry option that lets label values up to 2 MB
+// through uncut, for tests of how a backend itself handles long values
+// (a registry cuts values past metrics.DefaultMaxLabelValueLen by
+// default).
+func Uncut() metrics.Option { return metrics.WithMaxLabelValueLen(2 << 20) }
+
 // Sink collects what a backend sends.
 type Sink interface {
 	// Addr is the host:port (or URL) to send to.
@@ -50,10 +56,11 @@ type Sink interface {
 
 // UDPSink is a UDP server on loopback that keeps every line it receives.
 type UDPSink struct {
-	conn  net.PacketConn
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
+	conn    net.PacketConn
+	mu      sync.Mutex
+	lines   []string
+	largest int
+	done    chan struct{}
 }
 
 // NewUDPSink starts a UDPSink, closed at the end of the test.
@@ -84,6 +91,7 @@ func (s *UDPSink) add(payload string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lines = append(s.lines, strings.Split(strings.TrimSuffix(payload, "\n"), "\n")...)
+	s.largest = max(s.largest, len(payload))
 }
 
 // Addr returns the sink's host:port.
@@ -96,11 +104,22 @@ func (s *UDPSink) Lines() []string {
 	return append([]string(nil), s.lines...)
 }
 
-// TCPSink is a TCP line server on loopback that keeps every line.
+// Largest returns the size in bytes of the largest datagram received so
+// far.
+func (s *UDPSink) Largest() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.largest
+}
+
+// TCPSink is a TCP line server on loopback that keeps every line. It
+// can be killed and started again on the same port, as a server that
+// restarts.
 type TCPSink struct {
-	ln    net.Listener
+	addr  string
 	mu    sync.Mutex
 	lines []string
+	ln    net.Listener
 	conns []net.Conn
 	wg    sync.WaitGroup
 }
@@ -112,7 +131,16 @@ func NewTCPSink(t testing.TB) *TCPSink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &TCPSink{ln: ln}
+	s := &TCPSink{addr: ln.Addr().String()}
+	s.serve(ln)
+	t.Cleanup(s.Kill)
+	return s
+}
+
+func (s *TCPSink) serve(ln net.Listener) {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -137,20 +165,36 @@ func NewTCPSink(t testing.TB) *TCPSink {
 			}()
 		}
 	}()
-	t.Cleanup(func() {
+}
+
+// Kill closes the listener and every connection, as a server that dies,
+// and waits for its goroutines. The lines received are kept.
+func (s *TCPSink) Kill() {
+	s.mu.Lock()
+	ln, conns := s.ln, s.conns
+	s.ln, s.conns = nil, nil
+	s.mu.Unlock()
+	if ln != nil {
 		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	s.wg.Wait()
+}
+
+// Restart listens again on the sink's address after Kill.
+func (s *TCPSink) Restart(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", s.addr, err)
+	}
+	s.serve(ln)
 }
 
 // Addr returns the sink's host:port.
-func (s *TCPSink) Addr() string { return s.ln.Addr().String() }
+func (s *TCPSink) Addr() string { return s.addr }
 
 // Lines returns the lines received so far.
 func (s *TCPSink) Lines() []string {
@@ -216,7 +260,7 @@ func WaitLines(t testing.TB, sink Sink, n int) []string {
 // Sent + Dropped() is the number of series. It returns the lines.
 func Hostile(t *testing.T, b Backend, sink Sink, parse func(line string) (value float64, ok bool)) []string {
 	t.Helper()
-	reg := metrics.New(b)
+	reg := metrics.New(b, Uncut())
 	c, err := reg.NewCounter(metrics.Opts{Name: "hostile", Help: "Hostile label values.", Labels: []string{"k"}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +271,7 @@ func Hostile(t *testing.T, b Backend, sink Sink, parse func(line string) (value 
 	}
 	// A 1 MB value beside the name: a const label of another registry
 	// on the same backend.
-	creg := metrics.New(b, metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", 1<<20) + "\n,;= |#"}))
+	creg := metrics.New(b, Uncut(), metrics.WithConstLabels(map[string]string{"host": strings.Repeat("h", 1<<20) + "\n,;= |#"}))
 	cc, err := creg.NewCounter(metrics.Opts{Name: "hostile_const", Help: "A 1 MB const label value."})
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +417,7 @@ func Race(t *testing.T, b Backend, sink Sink, parse func(line string) (float64, 
 // a socket buffer) or dropped.
 func NeverRead(t *testing.T, b Backend) {
 	t.Helper()
-	reg := metrics.New(b)
+	reg := metrics.New(b, Uncut())
 	c, err := reg.NewCounter(metrics.Opts{Name: "stuck", Help: "Stuck.", Labels: []string{"k"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,13 @@
 // Package sanitize holds the label-value rules that more than one
-// backend applies, so that the same rule is written, fuzzed and fixed
-// once.
+// backend applies, and the bound that more than one middleware puts on
+// attribute values a peer chooses, so that the same rule is written,
+// fuzzed and fixed once.
 package sanitize
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // AppendNode appends v as one node of a dotted name (statsd's labels in
 // the name, Graphite's dotted paths): ASCII letters, digits, '_' and '-'
@@ -32,4 +36,23 @@ func AppendNode(dst []byte, v string, dot bool) []byte {
 		i++
 	}
 	return dst
+}
+
+// Cut returns s cut to at most n bytes, at a UTF-8 boundary, in memory
+// of its own. Copying matters as much as cutting: a header value, path
+// or method name can share its bytes with the whole request it came in,
+// which a span holding a substring would keep alive until it is
+// exported.
+func Cut(s string, n int) string { return strings.Clone(Prefix(s, n)) }
+
+// Prefix returns s cut to at most n bytes, at a UTF-8 boundary, sharing
+// s's memory: for a caller that copies what it keeps.
+func Prefix(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return s
 }

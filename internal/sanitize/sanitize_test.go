@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 )
 
 func TestAppendNode(t *testing.T) {
@@ -41,4 +42,26 @@ func FuzzAppendNode(f *testing.F) {
 			t.Fatalf("AppendNode(%q, %v) = %q holds a separator", v, dot, got)
 		}
 	})
+}
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc"},
+		{"héllo", 2, "h"}, // é is two bytes: cut before it, not inside
+		{"héllo", 3, "hé"},
+		{"", 3, ""},
+	} {
+		got := Cut(tc.in, tc.n)
+		if got != tc.want {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+		if len(got) > 0 && unsafe.StringData(got) == unsafe.StringData(tc.in) {
+			t.Errorf("Cut(%q, %d) shares its bytes with the input", tc.in, tc.n)
+		}
+	}
 }

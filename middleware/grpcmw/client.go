@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/obskit/obskit/internal/cowmap"
 )
 
 // Client instruments the calls of a grpc.ClientConn through its
@@ -25,7 +27,7 @@ type Client struct {
 	side
 	prop     propagation.TextMapPropagator
 	services map[string]bool // "pkg.Service/Method" of Options.Services
-	methods  table[clientKey]
+	methods  cowmap.Map[clientKey, *method]
 }
 
 // clientKey identifies a method of a target. An unrecognised method is
@@ -87,10 +89,7 @@ func (c *Client) StreamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 	m := c.method(cc, full, desc.ClientStreams || desc.ServerStreams)
 	begin := time.Now()
 	ctx, span := c.start(ctx, m, full)
-	w := &clientStream{c: c, m: m, ctx: ctx, begin: begin, span: span}
-	if span != nil && span.IsRecording() {
-		w.events = true
-	}
+	w := &clientStream{c: c, m: m, ctx: ctx, begin: begin, span: span, msgs: newMessages(span)}
 	o := make([]grpc.CallOption, 0, len(opts)+1)
 	o = append(append(o, opts...), grpc.OnFinish(w.finish))
 	cs, err := streamer(ctx, desc, cc, full, o...)
@@ -107,25 +106,27 @@ func (c *Client) StreamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 func (c *Client) method(cc *grpc.ClientConn, full string, stream bool) *method {
 	target := cc.Target()
 	k := clientKey{target, full}
-	if m := c.methods.get(k); m != nil {
+	if m, ok := c.methods.Load(k); ok {
 		return m
 	}
 	name := strings.TrimPrefix(full, "/")
 	if !c.known(name) {
 		name, k.method = OtherMethod, ""
 		stream = true // it may be either
-		if m := c.methods.get(k); m != nil {
+		if m, ok := c.methods.Load(k); ok {
 			return m
 		}
 	}
-	addr, port := parseTarget(target)
-	attrs := []attribute.KeyValue{attribute.String(ServerAddrKey, addr)}
-	if port != "" {
-		if n, err := strconv.Atoi(port); err == nil {
-			attrs = append(attrs, attribute.Int(ServerPortKey, n))
+	return c.methods.LoadOrStore(k, func() *method {
+		addr, port := parseTarget(target)
+		attrs := []attribute.KeyValue{attribute.String(ServerAddrKey, addr)}
+		if port != "" {
+			if n, err := strconv.Atoi(port); err == nil {
+				attrs = append(attrs, attribute.Int(ServerPortKey, n))
+			}
 		}
-	}
-	return c.methods.add(k, c.newMethod(name, stream, attrs, []string{addr, port}))
+		return c.newMethod(name, stream, attrs, []string{addr, port})
+	})
 }
 
 // known reports whether name, "pkg.Service/Method", is a method of a
@@ -169,42 +170,31 @@ func (c *Client) start(ctx context.Context, m *method, full string) (context.Con
 // counts the messages and ends the call once.
 type clientStream struct {
 	grpc.ClientStream
-	c              *Client
-	m              *method
-	ctx            context.Context
-	begin          time.Time
-	span           trace.Span
-	events         bool // the span is recording: add message events
-	sent, received atomic.Int64
-	done           atomic.Bool
+	c     *Client
+	m     *method
+	ctx   context.Context
+	begin time.Time
+	span  trace.Span
+	msgs  messages
+	done  atomic.Bool
 }
 
 func (w *clientStream) finish(err error) {
 	if w.done.Swap(true) {
 		return
 	}
-	w.c.end(w.ctx, w.m, w.span, w.begin, err, w.sent.Load(), w.received.Load())
+	w.c.end(w.ctx, w.m, w.span, w.begin, err, w.msgs.sent.Load(), w.msgs.received.Load())
 }
 
 func (w *clientStream) SendMsg(m any) error {
 	err := w.ClientStream.SendMsg(m)
-	if err == nil {
-		n := w.sent.Add(1)
-		if w.events {
-			messageEvent(w.span, true, n)
-		}
-	}
+	w.msgs.add(true, err)
 	return err
 }
 
 func (w *clientStream) RecvMsg(m any) error {
 	err := w.ClientStream.RecvMsg(m)
-	if err == nil {
-		n := w.received.Add(1)
-		if w.events {
-			messageEvent(w.span, false, n)
-		}
-	}
+	w.msgs.add(false, err)
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +14,8 @@ import (
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/obskit/obskit/internal/calllog"
 	"github.com/obskit/obskit/metrics"
-	"github.com/obskit/obskit/middleware"
 )
 
 // side is what a Server or a Client shares between its calls.
@@ -177,18 +176,7 @@ func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.T
 		case ci != int(grpccodes.OK):
 			level = slog.LevelWarn
 		}
-		if err == nil {
-			s.logger.LogAttrs(ctx, level, CallMessage,
-				slog.String(middleware.LogOperationKey, m.name),
-				slog.Float64(middleware.LogDurationKey, dur),
-				slog.String(StatusCodeKey, codeName(ci)))
-		} else {
-			s.logger.LogAttrs(ctx, level, CallMessage,
-				slog.String(middleware.LogOperationKey, m.name),
-				slog.Float64(middleware.LogDurationKey, dur),
-				slog.String(StatusCodeKey, codeName(ci)),
-				slog.Any(middleware.LogErrorKey, err))
-		}
+		calllog.Log(ctx, s.logger, level, CallMessage, m.name, dur, err, slog.String(StatusCodeKey, codeName(ci)))
 	}
 	if span != nil {
 		if span.IsRecording() {
@@ -204,54 +192,35 @@ func (s *side) end(ctx context.Context, m *method, span trace.Span, begin time.T
 	}
 }
 
-// messageEvent adds a message event to span for the id-th message sent
-// or received.
-func messageEvent(span trace.Span, sent bool, id int64) {
-	typ := "RECEIVED"
+// messages counts the messages of a streaming call, on either side, and
+// adds an event for each to the call's span while it records.
+type messages struct {
+	span           trace.Span // nil unless recording: no message events
+	sent, received atomic.Int64
+}
+
+func newMessages(span trace.Span) messages {
+	if span == nil || !span.IsRecording() {
+		span = nil
+	}
+	return messages{span: span}
+}
+
+// add counts a message sent or received, unless err says it was not.
+func (m *messages) add(sent bool, err error) {
+	if err != nil {
+		return
+	}
+	n, typ := &m.received, "RECEIVED"
 	if sent {
-		typ = "SENT"
+		n, typ = &m.sent, "SENT"
 	}
-	span.AddEvent(MessageEvent, trace.WithAttributes(
-		attribute.String(MessageTypeKey, typ),
-		attribute.Int64(MessageIDKey, id)))
-}
-
-// table maps keys to methods. Reads take no lock; a new key copies the
-// map. It holds only recognised methods, so it stays as small as the
-// services are.
-type table[K comparable] struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[K]*method]
-}
-
-func (t *table[K]) get(k K) *method {
-	if p := t.m.Load(); p != nil {
-		return (*p)[k]
+	id := n.Add(1)
+	if m.span != nil {
+		m.span.AddEvent(MessageEvent, trace.WithAttributes(
+			attribute.String(MessageTypeKey, typ),
+			attribute.Int64(MessageIDKey, id)))
 	}
-	return nil
-}
-
-// add stores m under k unless a method is there already, and returns the
-// one stored.
-func (t *table[K]) add(k K, m *method) *method {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := t.m.Load()
-	if old != nil {
-		if prev, ok := (*old)[k]; ok {
-			return prev
-		}
-	}
-	n := make(map[K]*method, 1)
-	if old != nil {
-		n = make(map[K]*method, len(*old)+1)
-		for k, v := range *old {
-			n[k] = v
-		}
-	}
-	n[k] = m
-	t.m.Store(&n)
-	return m
 }
 
 // errNilService is returned for Options.Services holding nil.

@@ -2,14 +2,13 @@ package grpcmw
 
 import (
 	"log/slog"
-	"strings"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
+	"github.com/obskit/obskit/internal/sanitize"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
@@ -119,15 +118,9 @@ func serverFault(c codes.Code) bool {
 
 // truncate returns a value a peer chose (an unknown method's name, a
 // status message) cut to at most middleware.MaxAttributeLen bytes, at a
-// UTF-8 boundary, in memory of its own, as the HTTP middlewares bound
-// request-derived attributes: a substring would keep the whole of what
-// it was cut from alive until the span is exported.
+// UTF-8 boundary, in memory of its own, with the HTTP middlewares' rule
+// for request-derived attributes (sanitize.Cut): a substring would keep
+// the whole of what it was cut from alive until the span is exported.
 func truncate(s string) string {
-	if n := middleware.MaxAttributeLen; len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n]
-	}
-	return strings.Clone(s)
+	return sanitize.Cut(s, middleware.MaxAttributeLen)
 }

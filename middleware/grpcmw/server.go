@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -20,6 +19,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/obskit/obskit/internal/cowmap"
 	"github.com/obskit/obskit/metrics"
 	"github.com/obskit/obskit/middleware"
 )
@@ -32,7 +32,7 @@ type Server struct {
 	prop     propagation.TextMapPropagator
 	panicLog *slog.Logger
 	panics   *metrics.CounterMetric
-	methods  table[string]
+	methods  cowmap.Map[string, *method]
 	other    *method // every unrecognised method
 }
 
@@ -115,16 +115,13 @@ func (s *Server) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	}
 	begin := time.Now()
 	ctx, span := s.start(ss.Context(), m, info.FullMethod)
-	w := &serverStream{ServerStream: ss, ctx: ctx}
-	if span != nil && span.IsRecording() {
-		w.span = span
-	}
+	w := &serverStream{ServerStream: ss, ctx: ctx, msgs: newMessages(span)}
 	defer func() {
 		if r := recover(); r != nil {
 			err = s.recovered(ctx, m, span, r)
 		}
 		pa, n := peerAttrs(ctx, span)
-		s.end(ctx, m, span, begin, recorded(ctx, err), w.received.Load(), w.sent.Load(), pa[:n]...)
+		s.end(ctx, m, span, begin, recorded(ctx, err), w.msgs.received.Load(), w.msgs.sent.Load(), pa[:n]...)
 	}()
 	return handler(srv, w)
 }
@@ -146,10 +143,12 @@ func recorded(ctx context.Context, err error) error {
 
 // method returns the method named full, which a registered service has.
 func (s *Server) method(full string, stream bool) *method {
-	if m := s.methods.get(full); m != nil {
+	if m, ok := s.methods.Load(full); ok {
 		return m
 	}
-	return s.methods.add(full, s.newMethod(strings.TrimPrefix(full, "/"), stream, nil, nil))
+	return s.methods.LoadOrStore(full, func() *method {
+		return s.newMethod(strings.TrimPrefix(full, "/"), stream, nil, nil)
+	})
 }
 
 // start extracts the caller's trace context and starts the call's span.
@@ -204,32 +203,21 @@ func (s *Server) recovered(ctx context.Context, m *method, span trace.Span, r an
 // context, holding its span, and counts of the messages.
 type serverStream struct {
 	grpc.ServerStream
-	ctx            context.Context
-	span           trace.Span // nil unless recording: no message events
-	sent, received atomic.Int64
+	ctx  context.Context
+	msgs messages
 }
 
 func (w *serverStream) Context() context.Context { return w.ctx }
 
 func (w *serverStream) SendMsg(m any) error {
 	err := w.ServerStream.SendMsg(m)
-	if err == nil {
-		n := w.sent.Add(1)
-		if w.span != nil {
-			messageEvent(w.span, true, n)
-		}
-	}
+	w.msgs.add(true, err)
 	return err
 }
 
 func (w *serverStream) RecvMsg(m any) error {
 	err := w.ServerStream.RecvMsg(m)
-	if err == nil {
-		n := w.received.Add(1)
-		if w.span != nil {
-			messageEvent(w.span, false, n)
-		}
-	}
+	w.msgs.add(false, err)
 	return err
 }
 
