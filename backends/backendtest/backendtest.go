@@ -399,6 +399,41 @@ func RelativeError(rel float64) func(q, exact, got float64) error {
 	}
 }
 
+// BucketQuantile estimates the q-quantile of a histogram with explicit
+// buckets as PromQL's histogram_quantile does, for a Reader of a backend
+// that keeps buckets: linear interpolation within the bucket holding the
+// rank, the lowest bucket starting at 0, and the highest bound for a rank
+// in the +Inf bucket. counts holds each bucket's own count, one per bound
+// and the +Inf bucket's last.
+func BucketQuantile(q float64, bounds []float64, counts []uint64) (float64, error) {
+	if len(bounds) == 0 || len(counts) != len(bounds)+1 {
+		return 0, fmt.Errorf("%d bucket counts for %d bounds, want one more and at least one bound", len(counts), len(bounds))
+	}
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 {
+		return 0, errors.New("empty histogram")
+	}
+	rank := q * float64(total)
+	var below uint64
+	for i, c := range counts[:len(bounds)] {
+		if float64(below+c) >= rank {
+			if c == 0 {
+				return bounds[i], nil
+			}
+			lo := 0.0
+			if i > 0 {
+				lo = bounds[i-1]
+			}
+			return lo + (bounds[i]-lo)*(rank-float64(below))/float64(c), nil
+		}
+		below += c
+	}
+	return bounds[len(bounds)-1], nil // in +Inf: the highest bound
+}
+
 // WithinBucket returns a CheckQuantile for bucketed histograms: the
 // estimate must fall in the same bucket of bounds as the exact quantile,
 // which is all that interpolation within a bucket can promise.

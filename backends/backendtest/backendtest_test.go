@@ -2,6 +2,7 @@ package backendtest_test
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -99,5 +100,25 @@ func TestZeroArguments(t *testing.T) {
 	}
 	if strings.Contains(string(out), "panic:") || !strings.Contains(string(out), "Harness.New and Harness.Collect are required") {
 		t.Errorf("Run with a zero Harness:\n%s", out)
+	}
+}
+
+func TestBucketQuantile(t *testing.T) {
+	bounds, counts := []float64{1, 2, 4}, []uint64{0, 10, 10, 0}
+	got, _ := backendtest.BucketQuantile(0.5, bounds, counts)
+	if got != 2 {
+		t.Errorf("median = %v, want 2", got)
+	}
+	got, _ = backendtest.BucketQuantile(0.75, bounds, counts)
+	if math.Abs(got-3) > 1e-12 {
+		t.Errorf("p75 = %v, want 3", got)
+	}
+	// A rank in the +Inf bucket reads the highest bound; an empty
+	// histogram is an error.
+	if got, _ := backendtest.BucketQuantile(0.99, bounds, []uint64{0, 10, 10, 5}); got != 4 {
+		t.Errorf("p99 in +Inf = %v, want 4", got)
+	}
+	if _, err := backendtest.BucketQuantile(0.5, bounds, make([]uint64, 4)); err == nil {
+		t.Error("empty histogram: no error")
 	}
 }

@@ -201,7 +201,7 @@ func (r reader) Histogram(d *metrics.Desc, labels map[string]string) (backendtes
 		if p.kind == "exponential" {
 			return expoQuantile(p, q), nil
 		}
-		return bucketQuantile(p.bounds, p.counts, q), nil
+		return backendtest.BucketQuantile(q, p.bounds, p.counts)
 	}}, nil
 }
 
@@ -211,31 +211,6 @@ func (r reader) Series(d *metrics.Desc) ([]map[string]string, error) {
 		out = append(out, declared(d, p.attrs))
 	}
 	return out, nil
-}
-
-// bucketQuantile estimates a quantile as Prometheus' histogram_quantile
-// does: linear interpolation within the bucket holding the rank.
-func bucketQuantile(bounds []float64, counts []uint64, q float64) float64 {
-	var total uint64
-	for _, c := range counts {
-		total += c
-	}
-	rank := q * float64(total)
-	var cum uint64
-	for i, c := range counts {
-		if float64(cum+c) >= rank {
-			if i == len(bounds) {
-				return bounds[len(bounds)-1]
-			}
-			lo := 0.0
-			if i > 0 {
-				lo = bounds[i-1]
-			}
-			return lo + (bounds[i]-lo)*(rank-float64(cum))/float64(c)
-		}
-		cum += c
-	}
-	return math.NaN()
 }
 
 // expoQuantile returns the upper bound of the positive bucket holding the

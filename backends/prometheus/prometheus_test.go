@@ -440,15 +440,18 @@ func (r textReader) Histogram(d *metrics.Desc, labels map[string]string) (backen
 	h := m.GetHistogram()
 	var bounds []float64
 	var counts []uint64
+	var below uint64
 	for _, b := range h.GetBucket() {
 		if math.IsInf(b.GetUpperBound(), 1) {
 			continue
 		}
 		bounds = append(bounds, b.GetUpperBound())
-		counts = append(counts, b.GetCumulativeCount())
+		counts = append(counts, b.GetCumulativeCount()-below)
+		below = b.GetCumulativeCount()
 	}
+	counts = append(counts, h.GetSampleCount()-below) // +Inf
 	return backendtest.HistogramReading{Count: h.GetSampleCount(), Sum: h.GetSampleSum(),
-		Quantile: func(q float64) (float64, error) { return bucketQuantile(q, bounds, counts, h.GetSampleCount()) }}, nil
+		Quantile: func(q float64) (float64, error) { return backendtest.BucketQuantile(q, bounds, counts) }}, nil
 }
 
 func (r textReader) Series(d *metrics.Desc) ([]map[string]string, error) {
@@ -461,44 +464,6 @@ func (r textReader) Series(d *metrics.Desc) ([]map[string]string, error) {
 		out = append(out, declaredLabels(d, m.GetLabel()))
 	}
 	return out, nil
-}
-
-// bucketQuantile interpolates linearly within the bucket holding the
-// q-quantile, as PromQL's histogram_quantile does.
-func bucketQuantile(q float64, bounds []float64, cumulative []uint64, count uint64) (float64, error) {
-	if count == 0 {
-		return 0, errors.New("empty histogram")
-	}
-	rank := q * float64(count)
-	i, _ := slices.BinarySearchFunc(cumulative, rank, func(c uint64, r float64) int {
-		if float64(c) < r {
-			return -1
-		}
-		return 1
-	})
-	if i == len(bounds) {
-		return bounds[len(bounds)-1], nil // in +Inf: the highest bound, as PromQL
-	}
-	lo, below := 0.0, 0.0
-	if i > 0 {
-		lo, below = bounds[i-1], float64(cumulative[i-1])
-	}
-	in := float64(cumulative[i]) - below
-	if in == 0 {
-		return bounds[i], nil
-	}
-	return lo + (bounds[i]-lo)*(rank-below)/in, nil
-}
-
-func TestBucketQuantile(t *testing.T) {
-	got, _ := bucketQuantile(0.5, []float64{1, 2, 4}, []uint64{0, 10, 20}, 20)
-	if got != 2 {
-		t.Errorf("median = %v, want 2", got)
-	}
-	got, _ = bucketQuantile(0.75, []float64{1, 2, 4}, []uint64{0, 10, 20}, 20)
-	if math.Abs(got-3) > 1e-12 {
-		t.Errorf("p75 = %v, want 3", got)
-	}
 }
 
 // TestExemplarInterval checks that a bucket takes at most one exemplar per
