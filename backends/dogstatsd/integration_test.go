@@ -1,11 +1,9 @@
 package dogstatsd_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,36 +16,13 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-// statsdHealth asks the daemon's management port for its health.
-func statsdHealth(mgmt string) func(string) error {
-	return func(string) error {
-		c, err := net.DialTimeout("tcp", mgmt, 2*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		if _, err := c.Write([]byte("health\n")); err != nil {
-			return err
-		}
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(line, "up") {
-			return fmt.Errorf("health: %q", line)
-		}
-		return nil
-	}
-}
-
 // servers returns the statsd daemon's UDP address and graphite-web's URL;
 // the daemon flushes into carbon every 2 s (scripts/servers/statsd.sh).
 func servers(t *testing.T) (addr, web string) {
 	t.Helper()
 	web = itest.URL(t, "graphite-web", "http://127.0.0.1:18080", "/metrics/find?query=*")
 	itest.Addr(t, "carbon", "tcp://127.0.0.1:12003", itest.DialTCP)
-	addr = itest.Addr(t, "statsd", "udp://127.0.0.1:18125", statsdHealth("127.0.0.1:18126"))
+	addr = itest.Addr(t, "statsd", "udp://127.0.0.1:18125", itest.StatsdHealth)
 	return addr, web
 }
 

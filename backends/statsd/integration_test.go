@@ -1,11 +1,8 @@
 package statsd_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,44 +13,13 @@ import (
 	"github.com/obskit/obskit/metrics"
 )
 
-// statsdHealth asks the daemon's management port, the one after its
-// metrics port as in scripts/servers/statsd.sh, for its health.
-func statsdHealth(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return err
-	}
-	mgmt := net.JoinHostPort(host, strconv.Itoa(p+1))
-	c, err := net.DialTimeout("tcp", mgmt, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("health\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(line, "up") {
-		return fmt.Errorf("health: %q", line)
-	}
-	return nil
-}
-
 // servers returns the statsd daemon's UDP address and graphite-web's URL;
 // the daemon flushes into carbon every 2 s (scripts/servers/statsd.sh).
 func servers(t *testing.T) (addr, web string) {
 	t.Helper()
 	web = itest.URL(t, "graphite-web", "http://127.0.0.1:18080", "/metrics/find?query=*")
 	itest.Addr(t, "carbon", "tcp://127.0.0.1:12003", itest.DialTCP)
-	addr = itest.Addr(t, "statsd", "udp://127.0.0.1:18125", statsdHealth)
+	addr = itest.Addr(t, "statsd", "udp://127.0.0.1:18125", itest.StatsdHealth)
 	return addr, web
 }
 

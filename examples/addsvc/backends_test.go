@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -63,7 +62,7 @@ func TestBackendsDeliverAtShutdown(t *testing.T) {
 		{name: "statsd", setup: func(t *testing.T) ([]string, func(ns, base string) (counts, error)) {
 			web := itest.URL(t, "graphite-web", "http://127.0.0.1:18080", "/metrics/find?query=*")
 			itest.Addr(t, "carbon", "tcp://127.0.0.1:12003", itest.DialTCP)
-			addr := itest.Addr(t, "statsd", "udp://127.0.0.1:18125", statsdUp)
+			addr := itest.Addr(t, "statsd", "udp://127.0.0.1:18125", itest.StatsdHealth)
 			return []string{"-statsd.addr", addr}, func(ns, _ string) (counts, error) {
 				prefix := "stats.counters." + ns + ".endpoint.requests."
 				ss, err := itest.GraphiteRender(web, prefix+"*.*.count", "-15min")
@@ -82,7 +81,7 @@ func TestBackendsDeliverAtShutdown(t *testing.T) {
 			// DogStatsD's "|#" tags into Graphite tags.
 			web := itest.URL(t, "graphite-web", "http://127.0.0.1:18080", "/metrics/find?query=*")
 			itest.Addr(t, "carbon", "tcp://127.0.0.1:12003", itest.DialTCP)
-			addr := itest.Addr(t, "statsd", "udp://127.0.0.1:18125", statsdUp)
+			addr := itest.Addr(t, "statsd", "udp://127.0.0.1:18125", itest.StatsdHealth)
 			return []string{"-dogstatsd.addr", addr}, func(ns, _ string) (counts, error) {
 				ss, err := itest.GraphiteRender(web, fmt.Sprintf("seriesByTag('name=stats.counters.%s.endpoint.requests.count')", ns), "-15min")
 				c := counts{}
@@ -258,47 +257,6 @@ func randHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// statsdUp asks the daemon's management port, the port after its UDP
-// port in scripts/servers/statsd.sh, for its health; a daemon slow to
-// answer on a loaded machine is asked three times.
-func statsdUp(addr string) (err error) {
-	for range 3 {
-		if err = statsdHealth(addr); err == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-func statsdHealth(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return err
-	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(p+1)), 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("health\n")); err != nil {
-		return err
-	}
-	buf := make([]byte, 64)
-	n, err := c.Read(buf)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(string(buf[:n]), "up") {
-		return fmt.Errorf("statsd health: %q", buf[:n])
-	}
-	return nil
 }
 
 // readPrometheus reads <ns>_endpoint_requests_total from a Prometheus

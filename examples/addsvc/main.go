@@ -150,7 +150,18 @@ func run(ctx context.Context, args []string) error {
 		endpoints Endpoints
 		reg       = metrics.New(metrics.Discard())
 		tracer    = noop.NewTracerProvider().Tracer("addsvc")
+		// serving is set once both servers run; an error return before
+		// then flushes the tracer and closes the backends made so far.
+		serving bool
 	)
+	defer func() {
+		if !serving {
+			sctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer cancel()
+			_ = shutdownTracing(sctx)
+			closeBackends(backends, closeTimeout)
+		}
+	}()
 	if !*instrument {
 		// The same service and transport without obskit, to measure
 		// what the instrumentation costs.
@@ -247,7 +258,6 @@ func run(ctx context.Context, args []string) error {
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		closeBackends(backends, closeTimeout)
 		return err
 	}
 	srv := &http.Server{
@@ -267,9 +277,9 @@ func run(ctx context.Context, args []string) error {
 	gsrv, gln, err := listenGRPC(*grpcAddr, reg, tracer, logger, endpoints)
 	if err != nil {
 		srv.Close()
-		closeBackends(backends, closeTimeout)
 		return err
 	}
+	serving = true
 	logger.Info("listening", "grpc.addr", gln.Addr().String())
 	go func() { errc <- gsrv.Serve(gln) }()
 
