@@ -31,16 +31,15 @@ type exporter struct {
 	closing atomic.Bool // the next export is Close's last one
 	now     func() time.Time
 
-	mu         sync.Mutex
-	st         Stats
-	exports    uint64 // exports finished
-	result     error  // of the last export
-	lastReport time.Time
-	unreported int
+	mu      sync.Mutex
+	st      Stats
+	exports uint64             // exports finished
+	result  error              // of the last export
+	limit   push.ReportLimiter // of the errors handed to onError
 }
 
 func newExporter(inner sdkmetric.Exporter, prod *producer, onError func(error)) *exporter {
-	return &exporter{inner: inner, prod: prod, onError: onError, now: time.Now}
+	return &exporter{inner: inner, prod: prod, onError: onError, now: time.Now, limit: push.ReportLimiter{Interval: reportEvery}}
 }
 
 // Temporality implements sdk/metric.Exporter for the SDK's own
@@ -118,20 +117,10 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 // reportLocked returns err to hand to the error handler now, or nil when
 // there is none or it is rate-limited.
 func (e *exporter) reportLocked(err error) error {
-	if err == nil || e.onError == nil {
+	if e.onError == nil {
 		return nil
 	}
-	now := e.now()
-	if !e.lastReport.IsZero() && now.Sub(e.lastReport) < reportEvery {
-		e.unreported++
-		return nil
-	}
-	e.lastReport = now
-	if n := e.unreported; n > 0 {
-		e.unreported = 0
-		return fmt.Errorf("%w (and %d delivery errors not reported since the last)", err, n)
-	}
-	return err
+	return e.limit.Pass(e.now(), err)
 }
 
 // seq returns the number of exports finished.

@@ -239,7 +239,7 @@ func TestReportRateLimit(t *testing.T) {
 	}
 	// At 0 s reported; 20 s suppressed; 60 s reported with 1
 	// suppressed; 120 s and 200 s reported.
-	if len(got) != 4 || !strings.Contains(got[1], "1 delivery errors not reported") || got[2] != "down" {
+	if len(got) != 4 || !strings.Contains(got[1], "(and 1 more delivery errors since ") || got[2] != "down" {
 		t.Errorf("reported %q", got)
 	}
 }

@@ -512,3 +512,27 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("after a success, the first failure waits %v, want at most Min", b.next.Sub(before))
 	}
 }
+
+func TestReportLimiter(t *testing.T) {
+	l := ReportLimiter{Interval: 30 * time.Second}
+	start := time.Unix(1000, 0)
+	err := errors.New("down")
+	var got []string
+	for _, at := range []time.Duration{0, 10 * time.Second, 20 * time.Second, 40 * time.Second, 41 * time.Second, 80 * time.Second} {
+		if r := l.Pass(start.Add(at), err); r != nil {
+			if !errors.Is(r, err) {
+				t.Fatalf("%v does not wrap the error", r)
+			}
+			got = append(got, r.Error())
+		}
+	}
+	// 0 s passes; 10 and 20 s held; 40 s passes with 2 held; 41 s held;
+	// 80 s passes with 1 held.
+	if len(got) != 3 || got[0] != "down" || !strings.Contains(got[1], "(and 2 more delivery errors since ") ||
+		!strings.Contains(got[2], "(and 1 more delivery errors since ") {
+		t.Errorf("passed %q", got)
+	}
+	if l.Pass(start.Add(time.Hour), nil) != nil {
+		t.Error("a nil error passed")
+	}
+}

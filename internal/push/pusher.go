@@ -102,8 +102,7 @@ type Pusher struct {
 	queue   [][]payload   // unsent payloads of whole flushes, oldest first
 	free    [][]byte
 	scratch []byte
-	lastRep time.Time
-	quiet   uint64 // errors not reported since lastRep
+	limit   ReportLimiter // of the errors handed to ErrorHandler
 
 	flushes, flushErrors, sent, bytes atomic.Uint64
 	droppedQueue, droppedClosed       atomic.Uint64
@@ -140,7 +139,7 @@ func New(store *Store, f Flusher, t Transport, o Options) (*Pusher, error) {
 		o.Now = time.Now
 	}
 	p := &Pusher{o: o, store: store, f: f, t: t, stop: make(chan struct{}), done: make(chan struct{}),
-		closeDone: make(chan struct{}), sem: make(chan struct{}, 1)}
+		closeDone: make(chan struct{}), sem: make(chan struct{}, 1), limit: ReportLimiter{Interval: o.ErrorInterval}}
 	p.loopCtx, p.cancelLoop = context.WithCancel(context.Background())
 	go p.loop()
 	return p, nil
@@ -390,16 +389,9 @@ func (p *Pusher) report(err error) {
 	if p.o.ErrorHandler == nil {
 		return
 	}
-	now := time.Now()
-	if !p.lastRep.IsZero() && now.Sub(p.lastRep) < p.o.ErrorInterval {
-		p.quiet++
-		return
+	if err = p.limit.Pass(time.Now(), err); err != nil {
+		p.o.ErrorHandler(err)
 	}
-	if p.quiet > 0 {
-		err = fmt.Errorf("%w (and %d more delivery errors since %s)", err, p.quiet, p.lastRep.Format(time.RFC3339))
-	}
-	p.lastRep, p.quiet = now, 0
-	p.o.ErrorHandler(err)
 }
 
 // WriteTo runs one flush and writes its lines to w instead of the
